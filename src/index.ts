@@ -1,0 +1,4 @@
+/** Public API of the backplan package. */
+export * from "./errors.js";
+export type * from "./spec/types.js";
+export type * from "./plan/types.js";

@@ -1,0 +1,85 @@
+/**
+ * Repository format types (the layer between the walkers in src/capture and the transport in
+ * src/targets). Object layout on every target:
+ *
+ *   config                   repository config (format version, chunker, encryption params)
+ *   keys/<id>                master key wrapped by a passphrase-derived key (encrypted repos)
+ *   data/<2 hex>/<id>        one chunk per object, id = content hash (keyed HMAC when encrypted)
+ *   snapshots/<id>           snapshot manifest, written LAST: a snapshot exists iff this exists
+ *   verified/<snapshot id>   record of a successful restore test of that snapshot
+ *   locks/<id>               repository locks (shared for backup, exclusive for prune/gc)
+ */
+import type { ComponentKind, Consistency } from "../spec/types.js";
+
+export interface ManifestEntry {
+  path: string;
+  type: "file" | "dir" | "symlink";
+  mode: number;
+  mtimeMs: number;
+  size: number;
+  /** Chunk ids in order (files). */
+  chunks?: string[];
+  linkTarget?: string;
+  sqlite?: boolean;
+}
+
+export interface SnapshotStats {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  /** Logical bytes of all files. */
+  bytes: number;
+  /** Chunks and stored bytes (after compression/encryption) newly written to this target. */
+  chunksNew: number;
+  bytesWritten: number;
+  durationMs: number;
+}
+
+/** Everything that identifies a snapshot without its entries: what observe and plan need. */
+export interface SnapshotSummary {
+  id: string;
+  instance: string;
+  component: string;
+  kind: ComponentKind;
+  /** ISO-8601 time the capture started. */
+  time: string;
+  host: string;
+  tool: string;
+  consistency: Consistency;
+  stats: SnapshotStats;
+}
+
+export interface SnapshotManifest extends SnapshotSummary {
+  formatVersion: 1;
+  entries: ManifestEntry[];
+}
+
+export interface ChunkRef {
+  /** sha256 of the plaintext chunk, hex: target-independent, so one stat-cache serves all. */
+  digest: string;
+  size: number;
+}
+
+/** Remembers how unchanged files were chunked, so they are not read again. Implemented by the catalog. */
+export interface StatCache {
+  get(key: StatKey): ChunkRef[] | undefined;
+  set(key: StatKey, chunks: ChunkRef[]): void;
+}
+
+export interface StatKey {
+  instance: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  ctimeMs: number;
+}
+
+export interface VerificationRecord {
+  snapshotId: string;
+  time: string;
+  ok: boolean;
+  files: number;
+  bytes: number;
+  problems: string[];
+}

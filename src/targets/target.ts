@@ -1,0 +1,32 @@
+/**
+ * The storage transport: a small object-store interface every backend implements (local
+ * folder, S3, rclone). Keys are relative, `/`-separated, and never start with `/`.
+ * The repository format (src/repo) is written only against this interface; retry and dry-run
+ * are wrappers implementing it too. test/targets/conformance.ts is the suite every backend runs.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+export interface Target {
+  /** The spec's target name, e.g. "nas". */
+  readonly name: string;
+  /** Where it is, for messages; never contains a secret. E.g. `local folder /mnt/nas/backplan`. */
+  readonly where: string;
+  /**
+   * Store `data` at `key`, atomically: a reader sees either nothing or the whole object,
+   * never a prefix (local: temp file + fsync + rename). Overwrites an existing object.
+   */
+  put(key: string, data: Uint8Array): Promise<void>;
+  /** Whole object; throws NotFoundError (src/errors.ts) when absent. */
+  get(key: string): Promise<Uint8Array>;
+  /** Size of the object, or undefined when absent. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, in no particular order; paginates internally. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Remove; deleting an absent key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Release connections / child processes. Safe to call twice. */
+  close(): Promise<void>;
+}

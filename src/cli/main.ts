@@ -4,7 +4,7 @@
  * when invoked (so `backplan --help` never loads ink, the AWS SDK or SQLite), and returns an
  * exit code. Errors are turned into messages and exit codes in one place: ./exit.ts.
  */
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
 import { reportError } from "./exit.js";
 import { version } from "../version.js";

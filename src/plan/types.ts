@@ -88,6 +88,10 @@ export interface SeriesStatus {
   copies: number;
   state: "OK" | "DUE" | "STALE" | "MISSING" | "UNKNOWN";
   lastVerified?: string;
+  /** When the next copy is (or was) due, ISO; absent when the target could not be listed. */
+  nextDue?: string;
+  /** Why the state is UNKNOWN (the target's listing error). */
+  error?: string;
 }
 
 export interface Plan {

@@ -36,6 +36,11 @@ export interface CapturedComponent {
   kind: ComponentKind;
   consistency: Consistency;
   entries: CaptureEntry[];
+  /**
+   * Things skipped or worth knowing that did not fail the capture, one sentence each
+   * (e.g. "uploads/x.sock: skipped a socket …"). Empty when all went well.
+   */
+  warnings: string[];
   startedAt: Date;
   finishedAt: Date;
   /** Removes the staging folder. Idempotent. */

@@ -45,6 +45,65 @@ export function buildProgram(): Command {
     .option("--strict", "treat warnings as errors (as apply does)", false)
     .action(lazy(() => import("./commands/validate.js")));
 
+  program
+    .command("plan")
+    .description("compare backup.yaml with what exists on every target and show what apply would do")
+    .option("--out <file>", "save the plan (JSON, with a .md rendering beside it) for review and `apply FILE`")
+    .option("--format <format>", "text, markdown or json", "text")
+    .option("--detailed-exitcode", "exit 0 when there is nothing to do, 2 when there are changes, 1 on error", false)
+    .option("--prune-orphans", "also prune copies of series no longer in the spec", false)
+    .option("--no-diff", "do not show what changed in the spec since the last apply")
+    .action(lazy(() => import("./commands/plan.js")));
+
+  program
+    .command("apply [plan]")
+    .description("carry out a fresh plan, or exactly a saved one (refused when stale)")
+    .option("--auto-approve", "do not ask for confirmation (required without a terminal)", false)
+    .option("--json", "print events as JSON lines on stdout", false)
+    .option("--prune-orphans", "also prune copies of series no longer in the spec", false)
+    .action(lazy(() => import("./commands/apply.js")));
+
+  program
+    .command("status")
+    .description("every series: newest copy, its age against `every`, OK / DUE / STALE / MISSING (exit 2 when unhealthy)")
+    .option("--json", "machine-readable output", false)
+    .option("--prometheus <file>", "also write node_exporter textfile metrics to FILE")
+    .action(lazy(() => import("./commands/status.js")));
+
+  program
+    .command("snapshots")
+    .description("list the copies on every target")
+    .option("--json", "machine-readable output", false)
+    .option("--target <name>", "only this target")
+    .action(lazy(() => import("./commands/snapshots.js")));
+
+  program
+    .command("restore <instance>")
+    .description("restore an instance's data directory (or one component) into a folder")
+    .requiredOption("--to <dir>", "destination folder (must be empty unless --force)")
+    .option("--component <name>", "only this component")
+    .option("--target <name>", "restore from this target (default: the newest copy on any)")
+    .option("--snapshot <id>", "a snapshot id (or unique prefix), or latest", "latest")
+    .option("--force", "restore into a non-empty folder, overwriting", false)
+    .action(lazy(() => import("./commands/restore.js")));
+
+  program
+    .command("verify [instance]")
+    .description("restore test: restore into a temporary folder, check every hash and every SQLite integrity_check")
+    .option("--target <name>", "only this target")
+    .option("--component <name>", "only this component")
+    .option("--snapshot <id>", "a snapshot id (or unique prefix), or latest", "latest")
+    .option("--json", "machine-readable output", false)
+    .action(lazy(() => import("./commands/verify.js")));
+
+  program
+    .command("unlock")
+    .description("remove repository locks left behind by runs that died (stale ones; --all for every lock)")
+    .option("--target <name>", "only this target")
+    .option("--all", "remove every lock, also live-looking ones (only when sure no run is active)", false)
+    .option("--yes", "confirm --all without asking", false)
+    .action(lazy(() => import("./commands/unlock.js")));
+
   return program;
 }
 

@@ -83,3 +83,38 @@ export interface VerificationRecord {
   bytes: number;
   problems: string[];
 }
+
+/** The `config` object, stored in clear (it says whether the rest is encrypted). */
+export interface RepoConfig {
+  format: "backplan-repository";
+  version: 1;
+  /** Random 32 hex: tells repositories apart (e.g. two targets, one folder copied). */
+  id: string;
+  created: string;
+  chunker: ChunkerParams;
+  /** null: objects are stored in clear (still compressed and hash-checked). */
+  encryption: { cipher: "aes-256-gcm"; kdf: "scrypt"; chunkId: "hmac-sha256" } | null;
+}
+
+export interface ChunkerParams {
+  algorithm: "fastcdc-gear32";
+  min: number;
+  avg: number;
+  max: number;
+  /** Hex seed of the gear table. */
+  seed: string;
+}
+
+/** A repository lock (`locks/<id>`): backups hold shared ones, gc an exclusive one. */
+export interface LockInfo {
+  id: string;
+  host: string;
+  pid: number;
+  /** ISO-8601: taken at. */
+  time: string;
+  /** ISO-8601: considered stale after this unless refreshed. */
+  expires: string;
+  exclusive: boolean;
+  /** What holds it, for messages: "backup openwebui/uploads", "gc". */
+  purpose: string;
+}

@@ -1,0 +1,284 @@
+/**
+ * Executes a Plan's actions exactly: it never re-plans. Order per run:
+ *   capture each due component once → store it to every target due → prune (only series whose
+ *   planned snapshot succeeded) → garbage-collect → verify.
+ * One failing series or target never stops the others; the result says which failed.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Spec, Instance } from "../spec/types.js";
+import type { Action, Plan, PruneAction, SnapshotAction, VerifyAction } from "../plan/types.js";
+import type { Target } from "../targets/target.js";
+import type { Catalog } from "../catalog/catalog.js";
+import type { Emit } from "./events.js";
+import { Repository } from "../repo/repository.js";
+import { storeSnapshot } from "../repo/store.js";
+import { forgetSnapshots, gc } from "../repo/prune.js";
+import { verifySnapshot } from "../repo/verify.js";
+import { captureComponent } from "../capture/index.js";
+import type { CapturedComponent } from "../capture/types.js";
+import { resolveVolume, withColdWindow } from "../docker/index.js";
+import { BugError, errorMessage, UserError } from "../errors.js";
+
+export interface ApplyDeps {
+  spec: Spec;
+  targets: Map<string, Target>;
+  catalog: Catalog;
+  passphrase?: string;
+  /** The clock the snapshots are stamped with (BACKPLAN_NOW in tests). */
+  now: Date;
+  emit: Emit;
+}
+
+export interface ApplyResult {
+  done: Action[];
+  failed: { action: Action; error: string }[];
+  skipped: { action: Action; why: string }[];
+  /** Snapshot ids created, by series address. */
+  created: Map<string, string>;
+}
+
+export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResult> {
+  const started = Date.now();
+  const result: ApplyResult = { done: [], failed: [], skipped: [], created: new Map() };
+  deps.emit({ type: "apply-start", actions: plan.actions.length, at: deps.now.toISOString() });
+  const repos = new RepoCache(deps);
+
+  try {
+    await runSnapshots(plan.actions.filter(isSnapshot), deps, repos, result);
+    await runPrunes(plan.actions.filter(isPrune), deps, repos, result);
+    await runVerifies(plan.actions.filter(isVerify), deps, repos, result);
+  } finally {
+    deps.emit({
+      type: "apply-done",
+      done: result.done.length,
+      failed: result.failed.length,
+      skipped: result.skipped.length,
+      ms: Date.now() - started,
+    });
+  }
+  return result;
+}
+
+const isSnapshot = (a: Action): a is SnapshotAction => a.type === "snapshot";
+const isPrune = (a: Action): a is PruneAction => a.type === "prune";
+const isVerify = (a: Action): a is VerifyAction => a.type === "verify";
+
+/** Opens each target's repository once per apply, creating it on first write. */
+class RepoCache {
+  private readonly open = new Map<string, Promise<Repository>>();
+  constructor(private readonly deps: ApplyDeps) {}
+  get(targetName: string): Promise<Repository> {
+    let p = this.open.get(targetName);
+    if (!p) {
+      const target = this.deps.targets.get(targetName);
+      if (!target) throw new BugError(`plan names target "${targetName}" that is not open`);
+      p = Repository.open(target, {
+        ...(this.deps.passphrase !== undefined ? { passphrase: this.deps.passphrase } : {}),
+        create: true,
+      }) as Promise<Repository>;
+      this.open.set(targetName, p);
+    }
+    return p;
+  }
+}
+
+function fail(result: ApplyResult, emit: Emit, action: Action, err: unknown): void {
+  const error = errorMessage(err);
+  result.failed.push({ action, error });
+  emit({ type: "action-failed", action, error });
+}
+
+async function runSnapshots(actions: SnapshotAction[], deps: ApplyDeps, repos: RepoCache, result: ApplyResult) {
+  // Capture once, store many: group the actions by instance, then by component.
+  const byInstance = new Map<string, Map<string, SnapshotAction[]>>();
+  for (const a of actions) {
+    const comps = byInstance.get(a.instance) ?? new Map<string, SnapshotAction[]>();
+    comps.set(a.component, [...(comps.get(a.component) ?? []), a]);
+    byInstance.set(a.instance, comps);
+  }
+  for (const [instanceName, comps] of byInstance) {
+    const instance = deps.spec.instances[instanceName];
+    const all = [...comps.values()].flat();
+    if (!instance) {
+      for (const a of all) fail(result, deps.emit, a, new BugError(`unknown instance ${instanceName}`));
+      continue;
+    }
+    let root: string;
+    try {
+      root = await instanceRoot(instance);
+    } catch (err) {
+      for (const a of all) fail(result, deps.emit, a, err);
+      continue;
+    }
+    // Only cold components go inside the stop window, all of them in one window.
+    const cold = [...comps.entries()].filter(([, acts]) => acts.some((a) => seriesConsistency(deps, a) === "cold"));
+    const hot = [...comps.entries()].filter(([c]) => !cold.some(([cc]) => cc === c));
+    for (const [component, acts] of hot) await captureAndStore(instance, root, component, acts, deps, repos, result);
+    if (cold.length > 0) {
+      const work = async () => {
+        for (const [component, acts] of cold) await captureAndStore(instance, root, component, acts, deps, repos, result);
+      };
+      if (!instance.compose) {
+        // Validation requires compose for cold consistency; a hot capture is still consistent for SQLite.
+        await work();
+      } else {
+        try {
+          await withColdWindow(instance.compose, work, {
+            onDowntime: (ms: number) =>
+              deps.emit({ type: "downtime", instance: instanceName, service: instance.compose!.service, ms }),
+          });
+        } catch (err) {
+          for (const [, acts] of cold)
+            for (const a of acts) if (!result.done.includes(a) && !result.failed.some((f) => f.action === a)) fail(result, deps.emit, a, err);
+        }
+      }
+    }
+  }
+}
+
+function seriesConsistency(deps: ApplyDeps, a: SnapshotAction): "hot" | "cold" {
+  return deps.spec.series.find((s) => s.address === a.address)?.consistency ?? "hot";
+}
+
+async function instanceRoot(instance: Instance): Promise<string> {
+  if (instance.path) return instance.path;
+  if (instance.volume) return resolveVolume(instance.volume);
+  throw new UserError(`instance "${instance.name}" has neither path nor volume`, {
+    hint: "set `path:` to the data directory or `volume:` to the Docker volume name",
+  });
+}
+
+async function captureAndStore(
+  instance: Instance,
+  root: string,
+  componentName: string,
+  actions: SnapshotAction[],
+  deps: ApplyDeps,
+  repos: RepoCache,
+  result: ApplyResult,
+): Promise<void> {
+  const component = instance.components[componentName];
+  if (!component) {
+    for (const a of actions) fail(result, deps.emit, a, new BugError(`unknown component ${componentName}`));
+    return;
+  }
+  const staging = await mkdtemp(path.join(os.tmpdir(), "backplan-capture-"));
+  let captured: CapturedComponent | undefined;
+  try {
+    deps.emit({ type: "capture-start", instance: instance.name, component: componentName });
+    const t0 = Date.now();
+    try {
+      captured = await captureComponent(instance.name, root, component, { stagingDir: staging });
+    } catch (err) {
+      for (const a of actions) fail(result, deps.emit, a, err);
+      return;
+    }
+    const capture = captured;
+    const bytes = capture.entries.reduce((n, e) => n + e.size, 0);
+    const files = capture.entries.filter((e) => e.type === "file").length;
+    deps.emit({ type: "capture-done", instance: instance.name, component: componentName, files, bytes, ms: Date.now() - t0 });
+    deps.catalog.rememberCaptureBytes(`${instance.name}/${componentName}`, bytes);
+
+    for (const action of actions) {
+      deps.emit({ type: "action-start", action });
+      const t1 = Date.now();
+      try {
+        const repo = await repos.get(action.target);
+        const summary = await storeSnapshot(repo, capture, {
+          statCache: deps.catalog,
+          time: deps.now,
+          onProgress: (p: { bytesDone: number; bytesTotal?: number }) =>
+            deps.emit({ type: "progress", action, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) }),
+        });
+        deps.catalog.rememberSnapshot(action.target, summary);
+        result.created.set(action.address, summary.id);
+        result.done.push(action);
+        deps.emit({
+          type: "action-done",
+          action,
+          ms: Date.now() - t1,
+          snapshotId: summary.id,
+          detail: `snapshot ${summary.id.slice(0, 8)}: ${summary.stats.files} files, ${summary.stats.bytes} bytes, ${summary.stats.bytesWritten} bytes written`,
+        });
+      } catch (err) {
+        fail(result, deps.emit, action, err);
+      }
+    }
+  } finally {
+    await captured?.cleanup();
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function runPrunes(actions: PruneAction[], deps: ApplyDeps, repos: RepoCache, result: ApplyResult) {
+  const failedSeries = new Set(result.failed.map((f) => f.action.address));
+  const planned = new Set(result.done.map((a) => a.address).concat([...failedSeries]));
+  const byTarget = new Map<string, PruneAction[]>();
+  for (const a of actions) {
+    // Never prune a series whose new snapshot failed (or was never attempted) in this apply.
+    if (a.afterSnapshot && (failedSeries.has(a.address) || !planned.has(a.address))) {
+      result.skipped.push({ action: a, why: "the new snapshot of this series did not succeed" });
+      deps.emit({ type: "action-skipped", action: a, why: "the new snapshot of this series did not succeed" });
+      continue;
+    }
+    byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a]);
+  }
+  for (const [targetName, acts] of byTarget) {
+    try {
+      const repo = await repos.get(targetName);
+      for (const a of acts) deps.emit({ type: "action-start", action: a });
+      const t0 = Date.now();
+      await forgetSnapshots(repo, acts.map((a) => a.snapshotId));
+      const freed = await gc(repo);
+      for (const a of acts) {
+        result.done.push(a);
+        deps.emit({ type: "action-done", action: a, ms: Date.now() - t0, detail: `removed snapshot ${a.snapshotId.slice(0, 8)}` });
+      }
+      void freed;
+    } catch (err) {
+      for (const a of acts) fail(result, deps.emit, a, err);
+    }
+  }
+}
+
+async function runVerifies(actions: VerifyAction[], deps: ApplyDeps, repos: RepoCache, result: ApplyResult) {
+  for (const a of actions) {
+    let id = a.snapshotId;
+    if (id === "latest") {
+      const created = result.created.get(a.address);
+      if (created) id = created;
+    }
+    deps.emit({ type: "action-start", action: a });
+    const t0 = Date.now();
+    try {
+      const repo = await repos.get(a.target);
+      if (id === "latest") {
+        const newest = await newestSnapshotId(repo, a.instance, a.component);
+        if (!newest) {
+          result.skipped.push({ action: a, why: "no snapshot to verify" });
+          deps.emit({ type: "action-skipped", action: a, why: "no snapshot to verify" });
+          continue;
+        }
+        id = newest;
+      }
+      const manifest = await repo.readSnapshot(id);
+      const record = await verifySnapshot(repo, manifest);
+      if (!record.ok) throw new UserError(`verification of snapshot ${id.slice(0, 8)} failed: ${record.problems.join("; ")}`);
+      result.done.push(a);
+      deps.emit({ type: "action-done", action: a, ms: Date.now() - t0, detail: `verified ${record.files} files, ${record.bytes} bytes` });
+    } catch (err) {
+      fail(result, deps.emit, a, err);
+    }
+  }
+}
+
+async function newestSnapshotId(repo: Repository, instance: string, component: string): Promise<string | undefined> {
+  let best: { id: string; time: string } | undefined;
+  for (const id of await repo.listSnapshotIds()) {
+    const m = await repo.readSnapshot(id);
+    if (m.instance === instance && m.component === component && (!best || m.time > best.time)) best = { id, time: m.time };
+  }
+  return best?.id;
+}

@@ -1,0 +1,179 @@
+/**
+ * The local state in `.backplan/state.db` beside the spec: a cache and a history, never the
+ * only record. Deleting `.backplan/` loses nothing: snapshots are re-read from the targets and
+ * the stat cache is rebuilt by reading files once more.
+ *
+ * Holds: the stat cache (unchanged files are not read again), summaries of immutable snapshot
+ * manifests per target (so `plan` reads each manifest once), the run history, and the spec text
+ * of the last successful apply (redacted) for the plan's "what changed" diff.
+ */
+import { chmodSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import type Database from "better-sqlite3";
+import type { ChunkRef, SnapshotSummary, StatCache, StatKey } from "../repo/types.js";
+import { UserError } from "../errors.js";
+
+export interface RunRecord {
+  id: number;
+  command: string;
+  startedAt: string;
+  finishedAt?: string;
+  status: "running" | "ok" | "partial" | "failed";
+  summary?: unknown;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS stat_cache (
+  instance TEXT NOT NULL, path TEXT NOT NULL,
+  size INTEGER NOT NULL, mtime_ms REAL NOT NULL, ino INTEGER NOT NULL, ctime_ms REAL NOT NULL,
+  chunks TEXT NOT NULL,
+  PRIMARY KEY (instance, path)
+);
+CREATE TABLE IF NOT EXISTS snapshot_cache (
+  target TEXT NOT NULL, id TEXT NOT NULL, summary TEXT NOT NULL,
+  PRIMARY KEY (target, id)
+);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT NOT NULL,
+  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, summary TEXT
+);
+CREATE TABLE IF NOT EXISTS applied_spec (
+  id INTEGER PRIMARY KEY CHECK (id = 1), applied_at TEXT NOT NULL, digest TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS capture_bytes (
+  key TEXT PRIMARY KEY, bytes INTEGER NOT NULL
+);
+`;
+
+export class Catalog implements StatCache {
+  private constructor(private readonly db: Database.Database) {}
+
+  /** Opens (creating) `<specDir>/.backplan/state.db`, mode 0600. */
+  static async open(specDir: string): Promise<Catalog> {
+    const dir = path.join(specDir, ".backplan");
+    const file = path.join(dir, "state.db");
+    const { default: Sqlite } = await import("better-sqlite3");
+    let db: Database.Database;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      db = new Sqlite(file);
+      chmodSync(file, 0o600);
+      db.pragma("journal_mode = WAL");
+      db.pragma("busy_timeout = 5000");
+      db.exec(SCHEMA);
+    } catch (err) {
+      throw new UserError(`cannot open the local state database ${file}: ${(err as Error).message}`, {
+        hint: "check that the folder is writable; the file is only a cache: it is safe to delete `.backplan/` and run again",
+        cause: err,
+      });
+    }
+    return new Catalog(db);
+  }
+
+  /** An in-memory catalog for read-only commands that must not create `.backplan/`. */
+  static async memory(): Promise<Catalog> {
+    const { default: Sqlite } = await import("better-sqlite3");
+    const db = new Sqlite(":memory:");
+    db.exec(SCHEMA);
+    return new Catalog(db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // --- stat cache -------------------------------------------------------------------------
+  get(key: StatKey): ChunkRef[] | undefined {
+    const row = this.db
+      .prepare("SELECT size, mtime_ms, ino, ctime_ms, chunks FROM stat_cache WHERE instance = ? AND path = ?")
+      .get(key.instance, key.path) as
+      | { size: number; mtime_ms: number; ino: number; ctime_ms: number; chunks: string }
+      | undefined;
+    if (!row) return undefined;
+    if (row.size !== key.size || row.mtime_ms !== key.mtimeMs || row.ino !== key.ino || row.ctime_ms !== key.ctimeMs)
+      return undefined;
+    return JSON.parse(row.chunks) as ChunkRef[];
+  }
+
+  set(key: StatKey, chunks: ChunkRef[]): void {
+    this.db
+      .prepare(
+        "INSERT OR REPLACE INTO stat_cache (instance, path, size, mtime_ms, ino, ctime_ms, chunks) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(key.instance, key.path, key.size, key.mtimeMs, key.ino, key.ctimeMs, JSON.stringify(chunks));
+  }
+
+  // --- snapshot summaries (manifests are immutable, so caching them by id is always safe) ---
+  snapshotSummaries(target: string): Map<string, SnapshotSummary> {
+    const rows = this.db.prepare("SELECT id, summary FROM snapshot_cache WHERE target = ?").all(target) as {
+      id: string;
+      summary: string;
+    }[];
+    return new Map(rows.map((r) => [r.id, JSON.parse(r.summary) as SnapshotSummary]));
+  }
+
+  rememberSnapshot(target: string, summary: SnapshotSummary): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO snapshot_cache (target, id, summary) VALUES (?, ?, ?)")
+      .run(target, summary.id, JSON.stringify(summary));
+  }
+
+  /** Drops cached summaries of snapshots no longer on the target. */
+  forgetSnapshotsExcept(target: string, present: Set<string>): void {
+    const del = this.db.prepare("DELETE FROM snapshot_cache WHERE target = ? AND id = ?");
+    for (const id of this.snapshotSummaries(target).keys()) if (!present.has(id)) del.run(target, id);
+  }
+
+  // --- capture sizes, for plan estimates ------------------------------------------------------
+  captureBytes(): Record<string, number> {
+    const rows = this.db.prepare("SELECT key, bytes FROM capture_bytes").all() as { key: string; bytes: number }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.bytes]));
+  }
+
+  rememberCaptureBytes(key: string, bytes: number): void {
+    this.db.prepare("INSERT OR REPLACE INTO capture_bytes (key, bytes) VALUES (?, ?)").run(key, bytes);
+  }
+
+  // --- runs ----------------------------------------------------------------------------------
+  startRun(command: string, startedAt: Date): number {
+    const r = this.db
+      .prepare("INSERT INTO runs (command, started_at, status) VALUES (?, ?, 'running')")
+      .run(command, startedAt.toISOString());
+    return Number(r.lastInsertRowid);
+  }
+
+  finishRun(id: number, status: RunRecord["status"], summary: unknown, finishedAt: Date): void {
+    this.db
+      .prepare("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?")
+      .run(finishedAt.toISOString(), status, JSON.stringify(summary), id);
+  }
+
+  runs(limit = 20): RunRecord[] {
+    const rows = this.db
+      .prepare("SELECT id, command, started_at, finished_at, status, summary FROM runs ORDER BY id DESC LIMIT ?")
+      .all(limit) as { id: number; command: string; started_at: string; finished_at: string | null; status: RunRecord["status"]; summary: string | null }[];
+    return rows.map((r) => ({
+      id: r.id,
+      command: r.command,
+      startedAt: r.started_at,
+      ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
+      status: r.status,
+      ...(r.summary ? { summary: JSON.parse(r.summary) as unknown } : {}),
+    }));
+  }
+
+  // --- last applied spec -----------------------------------------------------------------------
+  appliedSpec(): { appliedAt: string; digest: string; text: string } | undefined {
+    const row = this.db.prepare("SELECT applied_at, digest, text FROM applied_spec WHERE id = 1").get() as
+      | { applied_at: string; digest: string; text: string }
+      | undefined;
+    return row ? { appliedAt: row.applied_at, digest: row.digest, text: row.text } : undefined;
+  }
+
+  /** `text` must already be redacted: secrets never reach the state database. */
+  rememberAppliedSpec(digest: string, redactedText: string, at: Date): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO applied_spec (id, applied_at, digest, text) VALUES (1, ?, ?, ?)")
+      .run(at.toISOString(), digest, redactedText);
+  }
+}

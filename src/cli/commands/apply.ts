@@ -1,0 +1,150 @@
+/** `backplan apply [PLAN]`: carry out a fresh or a saved plan. */
+import path from "node:path";
+import type { CommandContext } from "../context.js";
+import { openWorkspace } from "../../workspace.js";
+import { observe } from "../../observe/observe.js";
+import { plan as makePlan, observedDigest } from "../../plan/plan.js";
+import { renderPlanText } from "../../render/text.js";
+import { applyPlan, type ApplyResult } from "../../apply/apply.js";
+import type { Plan } from "../../plan/types.js";
+import type { NotifyEvent } from "../../notify/notify.js";
+import { resolveSecret } from "../../spec/secrets.js";
+import type { ApplyEvent } from "../../apply/events.js";
+import { acquireApplyLock } from "../../apply/local-lock.js";
+import { checkFresh, loadPlan } from "../../apply/saved-plan.js";
+import { lineListener } from "../views/lines.js";
+import { readRedactedSpec } from "../spec-diff.js";
+import { EXIT, formatProblem } from "../exit.js";
+import { CancelledError, UserError } from "../../errors.js";
+
+export interface ApplyOptions {
+  autoApprove?: boolean;
+  json?: boolean;
+  pruneOrphans?: boolean;
+}
+
+export async function run(ctx: CommandContext, planFile: string | undefined, opts: ApplyOptions): Promise<number> {
+  const ws = await openWorkspace(ctx.configPath, { mode: "apply" });
+  let release: (() => void) | undefined;
+  try {
+    for (const w of ws.warnings) ctx.stderr(formatProblem(w) + "\n");
+    release = acquireApplyLock(ws.spec.dir);
+    const now = ctx.now();
+    const { observed } = await observe(ws.spec, ws.targets, {
+      catalog: ws.catalog,
+      ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
+    });
+
+    let plan: Plan;
+    if (planFile) {
+      plan = await loadPlan(path.resolve(planFile));
+      checkFresh(plan, ws.spec, observedDigest(observed), planFile);
+    } else {
+      plan = makePlan(ws.spec, observed, now, { pruneOrphans: Boolean(opts.pruneOrphans) });
+      if (!opts.json) ctx.stdout(renderPlanText(plan, { color: ctx.isTTY && !process.env.NO_COLOR }) + "\n");
+    }
+    if (plan.actions.length === 0) {
+      if (opts.json) ctx.stdout(JSON.stringify({ type: "apply-done", done: 0, failed: 0, skipped: 0, ms: 0 }) + "\n");
+      await rememberSpec(ws);
+      return EXIT.ok;
+    }
+
+    // A reviewed saved plan is the approval (as in Terraform); a fresh one needs a yes.
+    if (!planFile && !opts.autoApprove) {
+      if (!ctx.isTTY) {
+        throw new UserError("apply needs approval, and there is no terminal to ask", {
+          hint: "review the plan above and run `backplan apply --auto-approve`, or apply a saved, reviewed plan: `backplan apply plans/NAME.json`",
+        });
+      }
+      const { askApproval } = await import("../views/confirm.js");
+      if (!(await askApproval(plan))) throw new CancelledError("apply cancelled: nothing was changed");
+    }
+
+    const listeners: ((e: ApplyEvent) => void)[] = [];
+    let stopView = () => {};
+    if (opts.json) listeners.push((e) => ctx.stdout(JSON.stringify(e) + "\n"));
+    if (process.stderr.isTTY && !opts.json) {
+      const { mountProgress } = await import("../views/progress.js");
+      const view = mountProgress();
+      listeners.push(view.listener);
+      stopView = view.stop;
+    } else {
+      listeners.push(lineListener(ctx.stderr));
+    }
+
+    const runId = ws.catalog.startRun("apply", new Date());
+    let result;
+    try {
+      result = await applyPlan(plan, {
+        spec: ws.spec,
+        targets: ws.targets,
+        catalog: ws.catalog,
+        now,
+        emit: (e) => listeners.forEach((l) => l(e)),
+        ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
+      });
+    } finally {
+      stopView();
+    }
+    const failed = result.failed.length;
+    const status = failed === 0 ? "ok" : result.done.length > 0 ? "partial" : "failed";
+    ws.catalog.finishRun(runId, status, {
+      done: result.done.length,
+      failed: result.failed.map((f) => ({ address: f.action.address, type: f.action.type, error: f.error })),
+      skipped: result.skipped.length,
+    }, new Date());
+    await sendNotifications(ws, plan, result, ctx);
+    if (failed === 0) {
+      await rememberSpec(ws);
+      return EXIT.ok;
+    }
+    // Each failure was already shown by the progress view, with its message.
+    ctx.stderr(
+      result.done.length > 0
+        ? `backplan: ${failed} of ${plan.actions.length} actions failed; the others completed. Fix the cause and run apply again: it only does what is still due.\n`
+        : `backplan: every action failed; nothing was changed. Fix the cause above and run apply again.\n`,
+    );
+    return result.done.length > 0 ? EXIT.partial : EXIT.error;
+  } finally {
+    release?.();
+    await ws.close();
+  }
+}
+
+async function sendNotifications(
+  ws: Awaited<ReturnType<typeof openWorkspace>>,
+  plan: Plan,
+  result: ApplyResult,
+  ctx: CommandContext,
+): Promise<void> {
+  if (ws.spec.notify.length === 0) return;
+  const events: NotifyEvent[] = [result.failed.length > 0 ? "failure" : "success"];
+  if (result.done.some((a) => a.type === "prune")) events.push("prune");
+  if (plan.series.some((s) => s.state === "STALE" || s.state === "MISSING")) events.push("stale");
+  const { notify } = await import("../../notify/notify.js");
+  const failedLines = result.failed.map((f) => `${f.action.type} ${f.action.address}: ${f.error}`);
+  const stale = plan.series.filter((s) => s.state === "STALE").map((s) => s.address);
+  await notify(
+    ws.spec.notify,
+    {
+      events,
+      subject: result.failed.length > 0 ? `backplan: ${result.failed.length} action(s) failed` : `backplan: ${result.done.length} action(s) done`,
+      text: [
+        `${result.done.length} done, ${result.failed.length} failed, ${result.skipped.length} skipped (${path.basename(ws.spec.file)}).`,
+        ...failedLines,
+        ...(stale.length ? [`Stale before this run: ${stale.join(", ")}`] : []),
+      ].join("\n"),
+      data: {
+        events,
+        done: result.done.map((a) => ({ type: a.type, address: a.address })),
+        failed: result.failed.map((f) => ({ type: f.action.type, address: f.action.address, error: f.error })),
+        stale,
+      },
+    },
+    { resolveSecret, warn: ctx.stderr },
+  );
+}
+
+async function rememberSpec(ws: Awaited<ReturnType<typeof openWorkspace>>): Promise<void> {
+  ws.catalog.rememberAppliedSpec(ws.spec.digest, await readRedactedSpec(ws.spec), new Date());
+}

@@ -1,0 +1,91 @@
+/**
+ * Observed state comes from listing the targets: the truth. The catalog only saves re-reading
+ * immutable manifests. Observing never writes to a target and never initialises a repository:
+ * a target without a repository is simply empty.
+ */
+import type { Spec } from "../spec/types.js";
+import type { Target } from "../targets/target.js";
+import type { Observed, ObservedSnapshot, ObservedTarget } from "../plan/types.js";
+import type { Catalog } from "../catalog/catalog.js";
+import { Repository } from "../repo/repository.js";
+import type { SnapshotSummary } from "../repo/types.js";
+import { errorMessage, TargetError, UserError } from "../errors.js";
+
+export interface ObserveResult {
+  observed: Observed;
+  /** Opened repositories by target name (absent when the target holds none yet or failed). */
+  repos: Map<string, Repository>;
+  /** Full summaries by target and snapshot id, for `snapshots` and restore. */
+  summaries: Map<string, SnapshotSummary[]>;
+}
+
+export async function observe(
+  spec: Spec,
+  targets: Map<string, Target>,
+  opts: { catalog: Catalog; passphrase?: string; only?: Set<string> },
+): Promise<ObserveResult> {
+  const observed: Observed = { targets: {}, lastCaptureBytes: opts.catalog.captureBytes() };
+  const repos = new Map<string, Repository>();
+  const summaries = new Map<string, SnapshotSummary[]>();
+  // Targets are independent: list them concurrently, and one unreachable target never hides the others.
+  await Promise.all(
+    [...targets.entries()]
+      .filter(([name]) => !opts.only || opts.only.has(name))
+      .map(async ([name, target]) => {
+        try {
+          const { observedTarget, repo, list } = await observeTarget(name, target, opts);
+          observed.targets[name] = observedTarget;
+          summaries.set(name, list);
+          if (repo) repos.set(name, repo);
+        } catch (err) {
+          // A wrong passphrase or unknown format is the user's to fix, not an unreachable target.
+          if (err instanceof UserError && !(err instanceof TargetError)) throw err;
+          observed.targets[name] = { name, reachable: false, error: errorMessage(err), snapshots: [] };
+          summaries.set(name, []);
+        }
+      }),
+  );
+  void spec;
+  return { observed, repos, summaries };
+}
+
+async function observeTarget(
+  name: string,
+  target: Target,
+  opts: { catalog: Catalog; passphrase?: string },
+): Promise<{ observedTarget: ObservedTarget; repo?: Repository; list: SnapshotSummary[] }> {
+  const repo = await Repository.open(target, { passphrase: opts.passphrase, create: false });
+  if (!repo) return { observedTarget: { name, reachable: true, snapshots: [] }, list: [] };
+
+  const ids = await repo.listSnapshotIds();
+  const cached = opts.catalog.snapshotSummaries(name);
+  const list: SnapshotSummary[] = [];
+  for (const id of ids) {
+    const hit = cached.get(id);
+    if (hit) {
+      list.push(hit);
+      continue;
+    }
+    const { entries: _entries, formatVersion: _v, ...summary } = await repo.readSnapshot(id);
+    opts.catalog.rememberSnapshot(name, summary);
+    list.push(summary);
+  }
+  opts.catalog.forgetSnapshotsExcept(name, new Set(ids));
+
+  const verified = new Map<string, string>();
+  for (const v of await repo.listVerifications()) {
+    if (!v.ok) continue;
+    const prev = verified.get(v.snapshotId);
+    if (!prev || prev < v.time) verified.set(v.snapshotId, v.time);
+  }
+  const snapshots: ObservedSnapshot[] = list.map((s) => ({
+    id: s.id,
+    instance: s.instance,
+    component: s.component,
+    target: name,
+    time: s.time,
+    bytes: s.stats.bytes,
+    ...(verified.has(s.id) ? { verifiedAt: verified.get(s.id)! } : {}),
+  }));
+  return { observedTarget: { name, reachable: true, snapshots }, repo, list };
+}

@@ -1,0 +1,151 @@
+/**
+ * Content-defined chunking, FastCDC style (Xia et al. 2016): a gear rolling hash, the first `min`
+ * bytes of each chunk skipped, and normalised chunking (a stricter mask before `avg`, a looser one
+ * after) so chunk sizes cluster around `avg`. Boundaries depend only on nearby content, so an
+ * insert in a large file moves one or two boundaries and every other chunk dedups.
+ *
+ * The hash is 32-bit (fits V8's small-integer fast path; no BigInt) and the masks test its top
+ * bits, which depend on the last 32 bytes. The gear table comes from a seed kept in the repo
+ * config, so a future repository may change it without breaking older ones.
+ */
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+import type { ChunkerParams } from "./types.js";
+
+export const DEFAULT_CHUNKER: ChunkerParams = {
+  algorithm: "fastcdc-gear32",
+  min: 256 * 1024,
+  avg: 1024 * 1024,
+  max: 4 * 1024 * 1024,
+  seed: "6261636b706c616e2d676561722d7631", // "backplan-gear-v1"
+};
+
+const tables = new Map<string, Int32Array>();
+
+export function gearTable(seed: string): Int32Array {
+  let t = tables.get(seed);
+  if (!t) {
+    t = new Int32Array(256); // signed: keeps the hash loop in int32 arithmetic
+    for (let i = 0; i < 256; i++) t[i] = createHash("sha256").update(seed).update(String(i)).digest().readInt32LE(0);
+    tables.set(seed, t);
+  }
+  return t;
+}
+
+export function checkChunkerParams(p: ChunkerParams): string | undefined {
+  if (p.algorithm !== "fastcdc-gear32") return `unknown chunker "${String(p.algorithm)}"`;
+  const bits = Math.log2(p.avg);
+  if (!Number.isInteger(bits) || bits < 8 || bits > 28) return `chunker avg ${p.avg} is not a power of two`;
+  if (!(p.min > 0 && p.min <= p.avg && p.avg <= p.max && p.max <= 64 * 1024 * 1024)) return "chunker sizes out of order";
+  if (typeof p.seed !== "string" || p.seed.length === 0) return "chunker seed missing";
+  return undefined;
+}
+
+/** Finds cut points; holds no buffers, so one instance serves any number of files. */
+export class Chunker {
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+  private readonly gear: Int32Array;
+  private readonly maskS: number;
+  private readonly maskL: number;
+
+  constructor(params: ChunkerParams = DEFAULT_CHUNKER) {
+    const problem = checkChunkerParams(params);
+    if (problem) throw new Error(problem);
+    ({ min: this.min, avg: this.avg, max: this.max } = params);
+    this.gear = gearTable(params.seed);
+    const bits = Math.log2(params.avg);
+    // Normalisation level 2: two more mask bits before avg, two fewer after.
+    this.maskS = topBits(bits + 2);
+    this.maskL = topBits(bits - 2);
+  }
+
+  /**
+   * Length of the chunk starting at `start`. The caller guarantees `end - start >= max` unless
+   * the data ends at `end` (then the rest is the last chunk), so nothing is ever scanned twice.
+   */
+  cut(buf: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (n <= this.min) return n;
+    const limit = start + (n < this.max ? n : this.max);
+    const normal = start + (n < this.avg ? n : this.avg);
+    const gear = this.gear;
+    const maskS = this.maskS;
+    const maskL = this.maskL;
+    let h = 0;
+    let i = start + this.min;
+    for (; i < normal; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskS) === 0) return i - start + 1;
+    }
+    for (; i < limit; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskL) === 0) return i - start + 1;
+    }
+    return limit - start;
+  }
+
+  /** All chunks of an in-memory buffer (tests, small objects). Views, not copies. */
+  split(buf: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let pos = 0; pos < buf.length; ) {
+      const len = this.cut(buf, pos, buf.length);
+      out.push(buf.subarray(pos, pos + len));
+      pos += len;
+    }
+    return out;
+  }
+}
+
+function topBits(n: number): number {
+  return n >= 32 ? -1 : (~0 << (32 - n)) | 0;
+}
+
+/** Read block size: large reads are what keeps a streaming chunker near disk speed. */
+const BLOCK = 8 * 1024 * 1024;
+
+/** A read buffer for chunkFile; reuse one per sequence of files (allocating 12 MiB per small file is slow). */
+export function readBuffer(chunker: Chunker): Buffer {
+  return Buffer.allocUnsafe(chunker.max + BLOCK);
+}
+
+/**
+ * Streams the chunks of a file. Memory: the read buffer (max + 8 MiB), plus each yielded chunk (a
+ * fresh Buffer the consumer owns, so it may be handed to async writers). `buf` may be shared by
+ * calls that do not overlap.
+ */
+export async function* chunkFile(file: string, chunker: Chunker, buf: Buffer = readBuffer(chunker)): AsyncGenerator<Buffer> {
+  if (buf.length < chunker.max + 1) throw new RangeError("read buffer smaller than the chunker's max");
+  const fh = await open(file, "r");
+  try {
+    let start = 0;
+    let end = 0;
+    let eof = false;
+    while (true) {
+      if (!eof && end - start < chunker.max) {
+        if (start > 0) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+        }
+        while (end < buf.length) {
+          const { bytesRead } = await fh.read(buf, end, buf.length - end, null);
+          if (bytesRead === 0) {
+            eof = true;
+            break;
+          }
+          end += bytesRead;
+        }
+      }
+      if (start === end) return;
+      const len = chunker.cut(buf, start, end);
+      const chunk = Buffer.allocUnsafe(len);
+      buf.copy(chunk, 0, start, start + len);
+      start += len;
+      yield chunk;
+    }
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Encryption at rest. A random 64-byte master key (32 bytes AES-256-GCM key, 32 bytes HMAC key
+ * for chunk ids) is wrapped by a key derived from the passphrase with scrypt, and stored as
+ * `keys/<id>`; changing the passphrase later only rewrites that small object. Every sealed object
+ * is nonce(12) || ciphertext || tag(16), with the object's key as associated data, so an object
+ * moved or swapped to another name fails authentication too.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt } from "node:crypto";
+import os from "node:os";
+
+export interface MasterKey {
+  enc: Buffer;
+  id: Buffer;
+}
+
+/** `keys/<id>`: everything needed to unwrap the master key, except the passphrase. */
+export interface KeyFile {
+  version: 1;
+  kdf: "scrypt";
+  N: number;
+  r: number;
+  p: number;
+  salt: string;
+  /** base64 of nonce || AES-256-GCM(master key) || tag. */
+  wrapped: string;
+  created: string;
+  host: string;
+}
+
+export const SCRYPT = { N: 2 ** 15, r: 8, p: 1 };
+const NONCE = 12;
+const TAG = 16;
+
+export function newMasterKey(): MasterKey {
+  const k = randomBytes(64);
+  return { enc: k.subarray(0, 32), id: k.subarray(32) };
+}
+
+function derive(passphrase: string, salt: Buffer, N: number, r: number, p: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    // maxmem: 128*N*r is 32 MiB at the defaults, exactly Node's default limit.
+    scrypt(passphrase.normalize("NFC"), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
+}
+
+/** `repoId` is bound in as associated data: a key file only opens the repository it was made for. */
+export async function wrapMasterKey(master: MasterKey, passphrase: string, repoId: string, params = SCRYPT): Promise<KeyFile> {
+  const salt = randomBytes(32);
+  const kek = await derive(passphrase, salt, params.N, params.r, params.p);
+  const wrapped = seal(kek, [Buffer.concat([master.enc, master.id])], `key ${repoId}`);
+  return {
+    version: 1,
+    kdf: "scrypt",
+    ...params,
+    salt: salt.toString("base64"),
+    wrapped: wrapped.toString("base64"),
+    created: new Date().toISOString(),
+    host: os.hostname(),
+  };
+}
+
+/** The master key, or undefined when the passphrase does not open this key file. */
+export async function unwrapMasterKey(file: KeyFile, passphrase: string, repoId: string): Promise<MasterKey | undefined> {
+  if (file.kdf !== "scrypt" || file.version !== 1) return undefined;
+  // Bounds guard: a hostile key file must not make us allocate gigabytes.
+  if (!(file.N >= 2 ** 10 && file.N <= 2 ** 22 && file.r >= 1 && file.r <= 32 && file.p >= 1 && file.p <= 16)) return undefined;
+  const kek = await derive(passphrase, Buffer.from(String(file.salt), "base64"), file.N, file.r, file.p);
+  const plain = unseal(kek, Buffer.from(String(file.wrapped), "base64"), `key ${repoId}`);
+  if (!plain || plain.length !== 64) return undefined;
+  return { enc: plain.subarray(0, 32), id: plain.subarray(32) };
+}
+
+export function seal(key: Buffer, parts: Uint8Array[], aad: string): Buffer {
+  const nonce = randomBytes(NONCE);
+  const c = createCipheriv("aes-256-gcm", key, nonce);
+  c.setAAD(Buffer.from(aad));
+  const out = [nonce, ...parts.map((p) => c.update(p)), c.final(), c.getAuthTag()];
+  return Buffer.concat(out);
+}
+
+/** Plaintext, or undefined when authentication fails (wrong key, tampered, truncated). */
+export function unseal(key: Buffer, data: Uint8Array, aad: string): Buffer | undefined {
+  if (data.length < NONCE + TAG) return undefined;
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+  try {
+    const d = createDecipheriv("aes-256-gcm", key, buf.subarray(0, NONCE));
+    d.setAAD(Buffer.from(aad));
+    d.setAuthTag(buf.subarray(buf.length - TAG));
+    return Buffer.concat([d.update(buf.subarray(NONCE, buf.length - TAG)), d.final()]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keyed chunk id: equal content gives equal ids inside one repository, and reveals nothing outside. */
+export function keyedId(idKey: Buffer, digest: Buffer): string {
+  return createHmac("sha256", idKey).update(digest).digest("hex");
+}

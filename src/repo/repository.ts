@@ -1,0 +1,322 @@
+/**
+ * A repository on one target: config, keys, chunks, snapshot manifests, verification records.
+ * Every object except `config` and `keys/*` goes through one codec: compress (maybe), then seal
+ * with AES-256-GCM when encrypted. Chunk reads are hash-checked; a failure names the object.
+ * Layout and types: ./types.ts.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { IntegrityError, NotFoundError, UserError } from "../errors.js";
+import type { Target } from "../targets/target.js";
+import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
+import { pack, unpack } from "./compress.js";
+import { keyedId, newMasterKey, seal, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
+import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.js";
+
+export const FORMAT_VERSION = 1;
+const MAX_OBJECT = 64 * 1024 * 1024;
+
+export interface OpenOptions {
+  passphrase?: string | undefined;
+  /** false: observe only; an empty target gives undefined and nothing is written. */
+  create: boolean;
+}
+
+export class Repository {
+  readonly chunker: Chunker;
+  private known?: Promise<Set<string>>;
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  /** Repository locks this process holds on it; see ./locks.ts for why this matters. */
+  private locksHeld = 0;
+
+  private constructor(
+    readonly target: Target,
+    readonly config: RepoConfig,
+    private readonly key: MasterKey | undefined,
+  ) {
+    this.chunker = new Chunker(config.chunker);
+  }
+
+  get encrypted(): boolean {
+    return this.key !== undefined;
+  }
+
+  static async open(target: Target, opts: OpenOptions & { create: true }): Promise<Repository>;
+  static async open(target: Target, opts: OpenOptions): Promise<Repository | undefined>;
+  static async open(target: Target, opts: OpenOptions): Promise<Repository | undefined> {
+    const config = await readConfig(target);
+    if (!config) {
+      if (!opts.create) {
+        await assertNothingElse(target);
+        return undefined;
+      }
+      return create(target, opts.passphrase);
+    }
+    if (config.encryption === null) {
+      if (opts.passphrase !== undefined) {
+        throw new UserError(`the repository on ${target.where} is not encrypted, but the spec sets an encryption passphrase`, {
+          hint: "remove `encryption:` from the spec to keep using it, or point the target at a new, empty location to start an encrypted repository",
+        });
+      }
+      return new Repository(target, config, undefined);
+    }
+    if (opts.passphrase === undefined) {
+      throw new UserError(`the repository on ${target.where} is encrypted and the spec sets no passphrase`, {
+        hint: 'add `encryption: { passphrase: "${env:BACKPLAN_PASSPHRASE}" }` to the spec and set that variable',
+      });
+    }
+    return new Repository(target, config, await unlockKey(target, opts.passphrase, config.id));
+  }
+
+  // ---- chunks -------------------------------------------------------------------------------
+
+  /** Id of a chunk from the sha256 of its plaintext. */
+  chunkId(digest: Buffer | string): string {
+    const d = typeof digest === "string" ? Buffer.from(digest, "hex") : digest;
+    return this.key ? keyedId(this.key.id, d) : d.toString("hex");
+  }
+
+  chunkKey(id: string): string {
+    return `data/${id.slice(0, 2)}/${id}`;
+  }
+
+  /** Ids of every chunk on the target, listed once and then kept up to date by our own writes. */
+  knownChunks(): Promise<Set<string>> {
+    this.known ??= this.target.list("data/").then(
+      (objs) => new Set(objs.map((o) => o.key.slice(o.key.lastIndexOf("/") + 1))),
+      (err: unknown) => {
+        this.known = undefined;
+        throw err;
+      },
+    );
+    return this.known;
+  }
+
+  /** Forget the listing: chunks may have been collected by another host while we held no lock. */
+  forgetKnownChunks(): void {
+    this.known = undefined;
+  }
+
+  /** @internal locks.ts: counts held locks; when none is held the chunk listing may go stale. */
+  noteLock(delta: 1 | -1): void {
+    this.locksHeld += delta;
+    if (this.locksHeld === 0) this.forgetKnownChunks();
+  }
+
+  async hasChunk(id: string): Promise<boolean> {
+    return (await this.knownChunks()).has(id);
+  }
+
+  /**
+   * Stores a chunk unless this repository already has it (or is writing it right now).
+   * Returns the stored size, 0 when nothing was written.
+   */
+  async putChunk(plain: Uint8Array, digest?: Buffer): Promise<{ id: string; written: number }> {
+    const id = this.chunkId(digest ?? createHash("sha256").update(plain).digest());
+    const known = await this.knownChunks();
+    if (known.has(id)) return { id, written: 0 };
+    const pending = this.inflight.get(id);
+    if (pending) {
+      await pending;
+      return { id, written: 0 };
+    }
+    let size = 0;
+    const p = (async () => {
+      const data = await this.encode(this.chunkKey(id), plain);
+      size = data.length;
+      await this.target.put(this.chunkKey(id), data);
+      known.add(id); // only once it is really there
+      return true;
+    })();
+    this.inflight.set(id, p);
+    try {
+      await p;
+    } finally {
+      this.inflight.delete(id);
+    }
+    return { id, written: size };
+  }
+
+  /** The plaintext of a chunk, checked against its id: never returns corrupt data. */
+  async getChunk(id: string): Promise<Buffer> {
+    const key = this.chunkKey(id);
+    const plain = await this.decode(key, await this.target.get(key));
+    const actual = this.chunkId(createHash("sha256").update(plain).digest());
+    if (actual !== id) {
+      throw new IntegrityError(`chunk ${key} on ${this.target.where} is corrupt: its content does not match its id`, {
+        hint: "restore from another target, then run `backplan verify`; the next backup rewrites chunks that are missing but not corrupt ones, so forget the affected snapshots",
+      });
+    }
+    return plain;
+  }
+
+  // ---- snapshots and verification records -----------------------------------------------------
+
+  async listSnapshotIds(): Promise<string[]> {
+    return (await this.target.list("snapshots/")).map((o) => o.key.slice("snapshots/".length)).filter((id) => /^[0-9a-f]{32}$/.test(id));
+  }
+
+  async readSnapshot(id: string): Promise<SnapshotManifest> {
+    const key = `snapshots/${id}`;
+    const m = await this.getJson<SnapshotManifest>(key);
+    if (m.formatVersion !== FORMAT_VERSION || m.id !== id || !Array.isArray(m.entries)) {
+      throw new IntegrityError(`snapshot manifest ${key} on ${this.target.where} is malformed`, {
+        hint: "a manifest that fails its checks is never restored; restore from another target or snapshot",
+      });
+    }
+    return m;
+  }
+
+  /** Writes a manifest: the moment the snapshot starts to exist. */
+  async writeSnapshot(m: SnapshotManifest): Promise<void> {
+    await this.putJson(`snapshots/${m.id}`, m);
+  }
+
+  async deleteSnapshot(id: string): Promise<void> {
+    await this.target.delete(`snapshots/${id}`);
+    await this.target.delete(`verified/${id}`);
+  }
+
+  async writeVerification(r: VerificationRecord): Promise<void> {
+    await this.putJson(`verified/${r.snapshotId}`, r);
+  }
+
+  /** Every readable record; one unreadable record never hides the others. */
+  async listVerifications(): Promise<VerificationRecord[]> {
+    const objs = await this.target.list("verified/");
+    const out: VerificationRecord[] = [];
+    for (const o of objs) {
+      try {
+        out.push(await this.getJson<VerificationRecord>(o.key));
+      } catch (err) {
+        if (!(err instanceof NotFoundError || err instanceof IntegrityError)) throw err;
+      }
+    }
+    return out;
+  }
+
+  // ---- the object codec ------------------------------------------------------------------------
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.target.put(key, await this.encode(key, Buffer.from(JSON.stringify(value))));
+  }
+
+  async getJson<T>(key: string): Promise<T> {
+    const plain = await this.decode(key, await this.target.get(key));
+    try {
+      return JSON.parse(plain.toString("utf8")) as T;
+    } catch {
+      throw new IntegrityError(`object ${key} on ${this.target.where} is not valid JSON`);
+    }
+  }
+
+  async encode(key: string, plain: Uint8Array): Promise<Buffer> {
+    const parts = await pack(plain);
+    return this.key ? seal(this.key.enc, parts, key) : Buffer.concat(parts);
+  }
+
+  async decode(key: string, data: Uint8Array): Promise<Buffer> {
+    let inner: Uint8Array = data;
+    if (this.key) {
+      const opened = unseal(this.key.enc, data, key);
+      if (!opened) {
+        throw new IntegrityError(`object ${key} on ${this.target.where} failed authentication: it was modified or damaged`, {
+          hint: "this copy is never used; restore from another target or snapshot, and run `backplan verify`",
+        });
+      }
+      inner = opened;
+    }
+    if (inner.length < 1) throw new IntegrityError(`object ${key} on ${this.target.where} is empty`);
+    try {
+      return await unpack(inner, MAX_OBJECT);
+    } catch (err) {
+      throw new IntegrityError(`object ${key} on ${this.target.where} cannot be decompressed: it is damaged`, { cause: err });
+    }
+  }
+}
+
+async function readConfig(target: Target): Promise<RepoConfig | undefined> {
+  let raw: Uint8Array;
+  try {
+    raw = await target.get("config");
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  let c: Partial<RepoConfig> & { version?: unknown; format?: unknown };
+  try {
+    c = JSON.parse(Buffer.from(raw).toString("utf8")) as typeof c;
+  } catch {
+    throw new UserError(`${target.where} holds a \`config\` object that is not a backplan repository config`, {
+      hint: "point the target at an empty location, or at a folder created by backplan",
+    });
+  }
+  if (c.format !== "backplan-repository") {
+    throw new UserError(`${target.where} holds something that is not a backplan repository`, {
+      hint: "point the target at an empty location, or at a folder created by backplan",
+    });
+  }
+  if (c.version !== FORMAT_VERSION) {
+    throw new UserError(`the repository on ${target.where} has format version ${String(c.version)}; this backplan reads version ${FORMAT_VERSION}`, {
+      hint: typeof c.version === "number" && c.version > FORMAT_VERSION ? "upgrade backplan to read it" : "this repository cannot be read by this backplan",
+    });
+  }
+  const problem = c.chunker ? checkChunkerParams(c.chunker) : "chunker parameters missing";
+  if (problem || c.encryption === undefined || typeof c.id !== "string") {
+    throw new UserError(`the repository config on ${target.where} is damaged: ${problem ?? "fields missing"}`);
+  }
+  return c as RepoConfig;
+}
+
+/** A target without `config` must be empty: never adopt (or observe as empty) foreign objects. */
+async function assertNothingElse(target: Target): Promise<void> {
+  for (const prefix of ["snapshots/", "data/"]) {
+    if ((await target.list(prefix)).length > 0) {
+      throw new UserError(`${target.where} holds repository objects but no \`config\``, {
+        hint: "the config was deleted or the path is wrong; do not write to this location until it is sorted out",
+      });
+    }
+  }
+}
+
+async function create(target: Target, passphrase: string | undefined): Promise<Repository> {
+  await assertNothingElse(target);
+  const config: RepoConfig = {
+    format: "backplan-repository",
+    version: FORMAT_VERSION,
+    id: randomBytes(16).toString("hex"),
+    created: new Date().toISOString(),
+    chunker: DEFAULT_CHUNKER,
+    encryption: passphrase === undefined ? null : { cipher: "aes-256-gcm", kdf: "scrypt", chunkId: "hmac-sha256" },
+  };
+  let key: MasterKey | undefined;
+  if (passphrase !== undefined) {
+    // Keys before config: a repository whose config exists can always be opened.
+    key = newMasterKey();
+    const file = await wrapMasterKey(key, passphrase, config.id);
+    await target.put(`keys/${randomBytes(16).toString("hex")}`, Buffer.from(JSON.stringify(file, null, 2)));
+  }
+  await target.put("config", Buffer.from(JSON.stringify(config, null, 2) + "\n"));
+  return Repository.open(target, { passphrase, create: false }) as Promise<Repository>;
+}
+
+async function unlockKey(target: Target, passphrase: string, repoId: string): Promise<MasterKey> {
+  const keys = await target.list("keys/");
+  for (const k of keys) {
+    let file: KeyFile;
+    try {
+      file = JSON.parse(Buffer.from(await target.get(k.key)).toString("utf8")) as KeyFile;
+    } catch {
+      continue;
+    }
+    const master = await unwrapMasterKey(file, passphrase, repoId);
+    if (master) return master;
+  }
+  if (keys.length === 0) {
+    throw new UserError(`the repository on ${target.where} is encrypted but holds no key`, {
+      hint: "its keys/ folder was deleted; without it the data cannot be decrypted",
+    });
+  }
+  throw new UserError(`wrong passphrase for repository on ${target.where}`, {
+    hint: "check the variable or file the spec's `encryption.passphrase` refers to; it must be the passphrase the repository was created with",
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * Recreates an instance's data directory from snapshot manifests (one per component).
+ * Every path is checked before anything is written; every chunk is checked against its id as it
+ * is read; files appear under their name only once complete (temp name, then rename), so an
+ * interrupted restore never leaves a truncated file that looks whole. Folder modes and mtimes are
+ * set last, deepest first, since writing into a folder changes its mtime.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes } from "node:fs/promises";
+import path from "node:path";
+import { errorMessage, IntegrityError, NotFoundError, UserError } from "../errors.js";
+import { treeProblems } from "./paths.js";
+import type { Repository } from "./repository.js";
+import type { ManifestEntry, SnapshotManifest } from "./types.js";
+
+const PREFETCH = 4;
+
+export interface RestoreOptions {
+  /** Restore into a non-empty folder, replacing what is at the same paths. */
+  force?: boolean;
+  /**
+   * When given, a file that cannot be restored (missing or corrupt chunk) is reported here and
+   * the restore goes on with the next one (verify). Otherwise the first problem throws.
+   */
+  onProblem?: (message: string) => void;
+  onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
+}
+
+export interface RestoreResult {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+}
+
+export async function restoreSnapshots(repo: Repository, manifests: SnapshotManifest[], destDir: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  const entries = manifests.flatMap((m) => m.entries);
+  const problems = treeProblems(entries);
+  if (problems.length > 0) {
+    throw new IntegrityError(
+      `refusing to restore snapshot ${manifests.map((m) => m.id.slice(0, 8)).join(", ")}: its manifest has unsafe paths: ${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ""}`,
+      { hint: "a manifest like this was not written by backplan; do not use this repository until you know who changed it" },
+    );
+  }
+  const dest = path.resolve(destDir);
+  await prepareDest(dest, Boolean(opts.force));
+
+  const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  const total = entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
+  const checked = new Set<string>([""]);
+  const ensureDir = async (rel: string): Promise<void> => {
+    if (checked.has(rel)) return;
+    await ensureDir(path.posix.dirname(rel) === "." ? "" : path.posix.dirname(rel));
+    const abs = path.join(dest, rel);
+    const st = await lstat(abs).catch(() => undefined);
+    if (!st) await mkdir(abs, { mode: 0o700 });
+    else if (!st.isDirectory()) {
+      // Includes symlinks: never follow one out of the destination.
+      throw new UserError(`cannot restore into ${abs}: it exists and is not a folder`, { hint: "restore into an empty folder" });
+    }
+    checked.add(rel);
+  };
+  const parentOf = (p: string) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "");
+
+  const dirs = entries.filter((e) => e.type === "dir").sort((a, b) => a.path.localeCompare(b.path));
+  for (const d of dirs) {
+    await ensureDir(d.path);
+    result.dirs++;
+  }
+  let done = 0;
+  for (const e of entries) {
+    if (e.type === "dir") continue;
+    await ensureDir(parentOf(e.path));
+    const abs = path.join(dest, e.path);
+    const tmp = path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.backplan-${randomBytes(4).toString("hex")}`);
+    try {
+      const existing = await lstat(abs).catch(() => undefined);
+      if (existing?.isDirectory()) throw new UserError(`cannot restore ${abs}: a folder is in the way`);
+      if (e.type === "symlink") {
+        await symlink(e.linkTarget ?? "", tmp);
+        await rename(tmp, abs);
+        await lutimes(abs, e.mtimeMs / 1000, e.mtimeMs / 1000).catch(() => undefined);
+        result.symlinks++;
+      } else {
+        await writeFile(repo, e, tmp);
+        await rename(tmp, abs);
+        result.files++;
+        result.bytes += e.size;
+      }
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      if (!opts.onProblem || !(err instanceof IntegrityError || err instanceof NotFoundError)) throw err;
+      opts.onProblem(`${e.path}: ${errorMessage(err)}`);
+    }
+    done += e.type === "file" ? e.size : 0;
+    opts.onProgress?.({ bytesDone: done, bytesTotal: total });
+  }
+  for (const d of [...dirs].reverse()) {
+    const abs = path.join(dest, d.path);
+    await chmod(abs, d.mode & 0o7777);
+    await utimes(abs, d.mtimeMs / 1000, d.mtimeMs / 1000);
+  }
+  return result;
+}
+
+async function prepareDest(dest: string, force: boolean): Promise<void> {
+  try {
+    await mkdir(dest, { recursive: true });
+  } catch (err) {
+    throw new UserError(`cannot create the restore folder ${dest}: ${errorMessage(err)}`, { cause: err });
+  }
+  const names = await readdir(dest);
+  if (names.length > 0 && !force) {
+    throw new UserError(`the restore folder ${dest} is not empty`, {
+      hint: "restore into a new or empty folder, or pass --force to overwrite files at the same paths",
+    });
+  }
+}
+
+/** Chunks are fetched PREFETCH ahead and written in order; each is hash-checked by getChunk. */
+async function writeFile(repo: Repository, e: ManifestEntry, tmp: string): Promise<void> {
+  const chunks = e.chunks ?? [];
+  const fh = await open(tmp, "wx", 0o600);
+  try {
+    const pending: Promise<Buffer>[] = [];
+    let next = 0;
+    let written = 0;
+    const fill = () => {
+      while (next < chunks.length && pending.length < PREFETCH) pending.push(repo.getChunk(chunks[next++]!));
+    };
+    fill();
+    try {
+      while (pending.length > 0) {
+        const data = await pending.shift()!;
+        fill();
+        await fh.write(data, 0, data.length, written);
+        written += data.length;
+      }
+    } catch (err) {
+      for (const p of pending) p.catch(() => undefined); // already failing: no unhandled rejections
+      throw err;
+    }
+    if (written !== e.size) {
+      throw new IntegrityError(`${e.path}: restored ${written} bytes, the manifest says ${e.size}`);
+    }
+    await fh.chmod(e.mode & 0o7777);
+  } finally {
+    await fh.close();
+  }
+  await utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
+}

@@ -1,0 +1,236 @@
+/**
+ * Stores one captured component as a snapshot: chunks first, the manifest last.
+ *
+ * Reading and chunking run on this thread while up to WRITES chunk writes (compress, seal, put)
+ * are in flight, so the disk or network is kept busy without holding more than a few chunks in
+ * memory. Unchanged files are not even read when the stat cache knows their chunks and every one
+ * of them is on this repository. A crash anywhere before the manifest leaves only chunks no
+ * manifest references, which a later gc collects; the next run reuses them.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { stat } from "node:fs/promises";
+import os from "node:os";
+import { BugError, UserError } from "../errors.js";
+import type { CaptureEntry, CapturedComponent } from "../capture/types.js";
+import { toolVersion } from "../version.js";
+import { chunkFile, readBuffer } from "./chunker.js";
+import { acquireLock } from "./locks.js";
+import { treeProblems } from "./paths.js";
+import type { Repository } from "./repository.js";
+import type { ChunkRef, ManifestEntry, SnapshotManifest, SnapshotSummary, StatCache, StatKey } from "./types.js";
+
+const WRITES = 4;
+const LIVE_ATTEMPTS = 3;
+/** A file modified this recently may change again within the same mtime tick: do not cache it. */
+const RACY_MS = 1000;
+
+export interface StoreProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  chunksNew: number;
+  bytesWritten: number;
+}
+
+export interface StoreOptions {
+  statCache?: StatCache;
+  onProgress?: (p: StoreProgress) => void;
+  /** A problem that did not stop the snapshot, e.g. a live file deleted before it was read. */
+  onWarning?: (message: string) => void;
+  /** Snapshot time (the capture's start by default). */
+  time?: Date;
+  host?: string;
+}
+
+export async function storeSnapshot(repo: Repository, captured: CapturedComponent, opts: StoreOptions = {}): Promise<SnapshotSummary> {
+  const t0 = Date.now();
+  const problems = treeProblems(captured.entries);
+  if (problems.length > 0) throw new BugError(`capture of ${captured.instance}/${captured.component} has unsafe entries: ${problems.slice(0, 3).join("; ")}`);
+
+  const lock = await acquireLock(repo, { exclusive: false, purpose: `backup ${captured.instance}/${captured.component}` });
+  try {
+    const run = new StoreRun(repo, captured, opts);
+    const entries = await run.storeAll();
+    const summary: SnapshotSummary = {
+      id: randomBytes(16).toString("hex"),
+      instance: captured.instance,
+      component: captured.component,
+      kind: captured.kind,
+      time: (opts.time ?? captured.startedAt).toISOString(),
+      host: opts.host ?? os.hostname(),
+      tool: toolVersion,
+      consistency: captured.consistency,
+      stats: { ...run.stats, durationMs: Date.now() - t0 },
+    };
+    const manifest: SnapshotManifest = { ...summary, formatVersion: 1, entries };
+    // Only now, with every chunk durably written and our lock still ours, may the snapshot exist.
+    await lock.assertHeld();
+    await repo.writeSnapshot(manifest);
+    return summary;
+  } finally {
+    await lock.release();
+  }
+}
+
+class StoreRun {
+  readonly stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, chunksNew: 0, bytesWritten: 0 };
+  private readonly inflight = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+  private readonly progress: StoreProgress;
+  private lastProgress = 0;
+  private readonly buf: Buffer;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly captured: CapturedComponent,
+    private readonly opts: StoreOptions,
+  ) {
+    this.buf = readBuffer(repo.chunker);
+    const files = captured.entries.filter((e) => e.type === "file");
+    this.progress = { bytesDone: 0, bytesTotal: files.reduce((n, e) => n + e.size, 0), filesDone: 0, filesTotal: files.length, chunksNew: 0, bytesWritten: 0 };
+  }
+
+  async storeAll(): Promise<ManifestEntry[]> {
+    await this.repo.knownChunks();
+    const out: ManifestEntry[] = [];
+    try {
+      for (const e of this.captured.entries) {
+        const base = { path: e.path, type: e.type, mode: e.mode & 0o7777, mtimeMs: e.mtimeMs, size: 0 };
+        if (e.type === "dir") {
+          this.stats.dirs++;
+          out.push(base);
+        } else if (e.type === "symlink") {
+          if (e.linkTarget === undefined) throw new BugError(`symlink ${e.path} captured without its target`);
+          this.stats.symlinks++;
+          out.push({ ...base, linkTarget: e.linkTarget });
+        } else {
+          const file = await this.storeFile(e);
+          if (!file) continue;
+          this.stats.files++;
+          this.stats.bytes += file.size;
+          out.push({ ...base, mtimeMs: file.mtimeMs, size: file.size, chunks: file.chunks, ...(e.sqlite ? { sqlite: true } : {}) });
+          this.progress.filesDone++;
+          this.report(true);
+        }
+      }
+    } finally {
+      await Promise.allSettled(this.inflight);
+    }
+    if (this.failure) throw this.failure.err;
+    return out;
+  }
+
+  private async storeFile(e: CaptureEntry): Promise<{ size: number; mtimeMs: number; chunks: string[] } | undefined> {
+    if (!e.source) throw new BugError(`file ${e.path} captured without a source`);
+    const key: StatKey | undefined =
+      e.ino !== undefined && e.ctimeMs !== undefined
+        ? { instance: this.captured.instance, path: e.path, size: e.size, mtimeMs: e.mtimeMs, ino: e.ino, ctimeMs: e.ctimeMs }
+        : undefined;
+    const cached = key && this.opts.statCache?.get(key);
+    if (cached && cached.reduce((n, r) => n + r.size, 0) === e.size) {
+      const ids = cached.map((r) => this.repo.chunkId(r.digest));
+      const known = await this.repo.knownChunks();
+      if (ids.every((id) => known.has(id))) {
+        this.progress.bytesDone += e.size;
+        return { size: e.size, mtimeMs: e.mtimeMs, chunks: ids };
+      }
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.statSource(e);
+      if (!before) return undefined;
+      const readStart = Date.now();
+      const { refs, ids, size } = await this.chunkAndWrite(e);
+      if (!e.live) return { size, mtimeMs: e.mtimeMs, chunks: ids };
+      const after = await this.statSource(e);
+      const stable = after && after.size === before.size && after.mtimeMs === before.mtimeMs && after.ino === before.ino && size === after.size;
+      if (stable) {
+        if (this.opts.statCache && readStart - before.mtimeMs > RACY_MS) {
+          this.opts.statCache.set({ instance: this.captured.instance, path: e.path, size, mtimeMs: before.mtimeMs, ino: before.ino, ctimeMs: before.ctimeMs }, refs);
+        }
+        return { size, mtimeMs: before.mtimeMs, chunks: ids };
+      }
+      if (attempt >= LIVE_ATTEMPTS) {
+        throw new UserError(`${e.path} (${e.source}) kept changing while it was read (${LIVE_ATTEMPTS} attempts)`, {
+          hint: "something is writing it constantly: use a `cold` capture for this component, or exclude the file",
+        });
+      }
+    }
+  }
+
+  private async statSource(e: CaptureEntry) {
+    try {
+      return await stat(e.source!);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && e.live) {
+        // Deleted between the walk and now: the snapshot shows the folder as it is now.
+        this.opts.onWarning?.(`${e.path} was deleted before it could be read; it is not in this snapshot`);
+        return undefined;
+      }
+      throw unreadable(e, err);
+    }
+  }
+
+  private async chunkAndWrite(e: CaptureEntry): Promise<{ refs: ChunkRef[]; ids: string[]; size: number }> {
+    const refs: ChunkRef[] = [];
+    const ids: string[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of chunkFile(e.source!, this.repo.chunker, this.buf)) {
+        if (this.failure) throw this.failure.err;
+        const digest = createHash("sha256").update(chunk).digest();
+        refs.push({ digest: digest.toString("hex"), size: chunk.length });
+        ids.push(this.repo.chunkId(digest));
+        size += chunk.length;
+        await this.write(chunk, digest);
+        this.progress.bytesDone += chunk.length;
+        this.report(false);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).syscall !== undefined && !(err instanceof UserError)) throw unreadable(e, err);
+      throw err;
+    }
+    return { refs, ids, size };
+  }
+
+  /** Starts a chunk write, waiting first while WRITES are in flight (bounded memory). */
+  private async write(chunk: Buffer, digest: Buffer): Promise<void> {
+    while (this.inflight.size >= WRITES) await Promise.race(this.inflight);
+    if (this.failure) throw this.failure.err;
+    const p: Promise<void> = this.repo.putChunk(chunk, digest).then(
+      ({ written }) => {
+        if (written > 0) {
+          this.stats.chunksNew++;
+          this.stats.bytesWritten += written;
+          this.progress.chunksNew = this.stats.chunksNew;
+          this.progress.bytesWritten = this.stats.bytesWritten;
+        }
+        this.inflight.delete(p);
+      },
+      (err: unknown) => {
+        this.failure ??= { err };
+        this.inflight.delete(p);
+      },
+    );
+    this.inflight.add(p);
+  }
+
+  private report(force: boolean): void {
+    if (!this.opts.onProgress) return;
+    const now = Date.now();
+    if (!force && now - this.lastProgress < 100) return;
+    this.lastProgress = now;
+    this.opts.onProgress({ ...this.progress });
+  }
+}
+
+function unreadable(e: CaptureEntry, err: unknown): UserError {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  const why = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "ENOENT" ? "it does not exist" : (err as Error).message;
+  return new UserError(`cannot read ${e.path} (${e.source}): ${why}`, {
+    hint: code === "EACCES" || code === "EPERM" ? "run backplan as a user that can read the data directory, or exclude the file" : "check the file, then run again",
+    cause: err,
+  });
+}

@@ -1,0 +1,183 @@
+/**
+ * A folder as an object store (a NAS mount, a USB disk). Each key is a file under the root.
+ * put writes a temp file beside the final one, fsyncs it, renames it over the key and fsyncs the
+ * folder, so a crash leaves either the old object, the new one, or a stray dot-file that list()
+ * never reports. Reading never creates anything: `plan` may list a folder that does not exist yet.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import { NotFoundError, TargetError } from "../errors.js";
+import type { ObjectInfo, Target } from "./target.js";
+
+/** Key segments the repository format uses; a leading dot is reserved for our temp files. */
+const SEGMENT = /^[A-Za-z0-9_=+@,-][A-Za-z0-9._=+@,-]*$/;
+
+export class LocalTarget implements Target {
+  readonly where: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    readonly root: string,
+  ) {
+    this.root = path.resolve(root);
+    this.where = `local folder ${this.root}`;
+  }
+
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const file = this.fileOf(key);
+    const dir = path.dirname(file);
+    await this.ensureDir(dir, key);
+    const tmp = path.join(dir, `.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
+    try {
+      const fh = await open(tmp, "wx", 0o600);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, file);
+      await syncDir(dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw this.wrap(err, `write ${key}`, file);
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const file = this.fileOf(key);
+    try {
+      return await readFile(file);
+    } catch (err) {
+      if (code(err) === "ENOENT" || code(err) === "ENOTDIR") throw new NotFoundError(key, this.where);
+      throw this.wrap(err, `read ${key}`, file);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.fileOf(key);
+    try {
+      const st = await stat(file);
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch (err) {
+      if (code(err) === "ENOENT" || code(err) === "ENOTDIR") return undefined;
+      throw this.wrap(err, `stat ${key}`, file);
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    // Walk only the deepest folder the prefix fully names, then filter by the whole prefix.
+    const slash = prefix.lastIndexOf("/");
+    const base = slash < 0 ? "" : prefix.slice(0, slash);
+    const out: ObjectInfo[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      const abs = rel ? path.join(this.root, ...rel.split("/")) : this.root;
+      let names: string[];
+      try {
+        names = await readdir(abs);
+      } catch (err) {
+        if (code(err) === "ENOENT" || code(err) === "ENOTDIR") return;
+        throw this.wrap(err, `list ${rel || "/"}`, abs);
+      }
+      await Promise.all(
+        names.map(async (n) => {
+          if (n.startsWith(".")) return; // temp files of puts in flight or interrupted
+          const key = rel ? `${rel}/${n}` : n;
+          if (!key.startsWith(prefix) && !prefix.startsWith(key + "/")) return;
+          let st;
+          try {
+            st = await stat(path.join(abs, n));
+          } catch (err) {
+            if (code(err) === "ENOENT") return; // deleted while listing
+            throw this.wrap(err, `list ${key}`, path.join(abs, n));
+          }
+          if (st.isDirectory()) await walk(key);
+          else if (st.isFile() && key.startsWith(prefix)) out.push({ key, size: st.size });
+        }),
+      );
+    };
+    await walk(base);
+    return out;
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.fileOf(key);
+    try {
+      await rm(file, { force: true });
+    } catch (err) {
+      if (code(err) === "ENOTDIR") return;
+      throw this.wrap(err, `delete ${key}`, file);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private fileOf(key: string): string {
+    const parts = key.split("/");
+    if (key === "" || !parts.every((p) => SEGMENT.test(p))) {
+      throw new TargetError(`invalid object key ${JSON.stringify(key)} for ${this.where}`, {
+        hint: "keys are relative, `/`-separated names of letters, digits and `._=+@,-`, never starting with a dot",
+      });
+    }
+    return path.join(this.root, ...parts);
+  }
+
+  private async ensureDir(dir: string, key: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    try {
+      // The root itself only if its parent exists: an unmounted NAS must not fill the local disk.
+      await mkdir(this.root).catch((err: unknown) => {
+        if (code(err) !== "EEXIST") throw err;
+      });
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw this.wrap(err, `write ${key}`, dir);
+    }
+    this.madeDirs.add(dir);
+  }
+
+  private wrap(err: unknown, what: string, file: string): TargetError {
+    const c = code(err);
+    const base = `cannot ${what} on ${this.where}`;
+    const msg = (why: string, hint: string, transient = false) =>
+      new TargetError(`${base}: ${why} (${file})`, { hint, cause: err, transient });
+    switch (c) {
+      case "ENOSPC":
+      case "EDQUOT":
+        return msg("no space left on the device", `free space on the file system holding ${this.root}, or prune old snapshots`);
+      case "EACCES":
+      case "EPERM":
+      case "EROFS":
+        return msg("permission denied", `make ${this.root} writable by this user (uid ${process.getuid?.() ?? "?"}), or check the mount is not read-only`);
+      case "ENOENT":
+        return msg("the parent folder does not exist", `create ${path.dirname(this.root)} (or mount the disk) and run again`);
+      case "ENOTDIR":
+      case "EEXIST":
+        return msg("a file is in the way of a folder", `check the path of target "${this.name}": something in ${this.root} is a file, not a folder`);
+      case "EIO":
+      case "EAGAIN":
+      case "EBUSY":
+        return msg(`I/O error (${c})`, "check the disk and its mount, then run again", true);
+      default:
+        return msg((err as Error)?.message ?? String(err), `check ${this.root}`);
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } catch (err) {
+    // Some file systems (SMB/CIFS mounts) refuse fsync on a folder; the rename is still atomic.
+    if (code(err) !== "EINVAL" && code(err) !== "ENOTSUP" && code(err) !== "EISDIR") throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+function code(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}

@@ -97,6 +97,12 @@ export function buildProgram(): Command {
     .action(lazy(() => import("./commands/verify.js")));
 
   program
+    .command("watch")
+    .description("long-running: re-plan when backup.yaml changes, and apply what is due every --interval")
+    .option("--interval <duration>", "how often to reconcile (e.g. 30s, 5m, 1h)", "5m")
+    .action(lazy(() => import("./commands/watch.js")));
+
+  program
     .command("unlock")
     .description("remove repository locks left behind by runs that died (stale ones; --all for every lock)")
     .option("--target <name>", "only this target")

@@ -5,15 +5,13 @@ import { openWorkspace } from "../../workspace.js";
 import { observe } from "../../observe/observe.js";
 import { plan as makePlan, observedDigest } from "../../plan/plan.js";
 import { renderPlanText } from "../../render/text.js";
-import { applyPlan, type ApplyResult } from "../../apply/apply.js";
+import type { ApplyResult } from "../../apply/apply.js";
+import { executePlan, rememberAppliedSpec } from "../../apply/run.js";
 import type { Plan } from "../../plan/types.js";
-import type { NotifyEvent } from "../../notify/notify.js";
-import { resolveSecret } from "../../spec/secrets.js";
 import type { ApplyEvent } from "../../apply/events.js";
 import { acquireApplyLock } from "../../apply/local-lock.js";
 import { checkFresh, loadPlan } from "../../apply/saved-plan.js";
 import { lineListener } from "../views/lines.js";
-import { readRedactedSpec } from "../spec-diff.js";
 import { EXIT, formatProblem } from "../exit.js";
 import { CancelledError, UserError } from "../../errors.js";
 
@@ -45,7 +43,7 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     }
     if (plan.actions.length === 0) {
       if (opts.json) ctx.stdout(JSON.stringify({ type: "apply-done", done: 0, failed: 0, skipped: 0, ms: 0 }) + "\n");
-      await rememberSpec(ws);
+      await rememberAppliedSpec(ws);
       return EXIT.ok;
     }
 
@@ -72,32 +70,14 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
       listeners.push(lineListener(ctx.stderr));
     }
 
-    const runId = ws.catalog.startRun("apply", new Date());
-    let result;
+    let result: ApplyResult;
     try {
-      result = await applyPlan(plan, {
-        spec: ws.spec,
-        targets: ws.targets,
-        catalog: ws.catalog,
-        now,
-        emit: (e) => listeners.forEach((l) => l(e)),
-        ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
-      });
+      result = await executePlan(ws, plan, { now, emit: (e) => listeners.forEach((l) => l(e)), warn: ctx.stderr });
     } finally {
       stopView();
     }
     const failed = result.failed.length;
-    const status = failed === 0 ? "ok" : result.done.length > 0 ? "partial" : "failed";
-    ws.catalog.finishRun(runId, status, {
-      done: result.done.length,
-      failed: result.failed.map((f) => ({ address: f.action.address, type: f.action.type, error: f.error })),
-      skipped: result.skipped.length,
-    }, new Date());
-    await sendNotifications(ws, plan, result, ctx);
-    if (failed === 0) {
-      await rememberSpec(ws);
-      return EXIT.ok;
-    }
+    if (failed === 0) return EXIT.ok;
     // Each failure was already shown by the progress view, with its message.
     ctx.stderr(
       result.done.length > 0
@@ -111,40 +91,3 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
   }
 }
 
-async function sendNotifications(
-  ws: Awaited<ReturnType<typeof openWorkspace>>,
-  plan: Plan,
-  result: ApplyResult,
-  ctx: CommandContext,
-): Promise<void> {
-  if (ws.spec.notify.length === 0) return;
-  const events: NotifyEvent[] = [result.failed.length > 0 ? "failure" : "success"];
-  if (result.done.some((a) => a.type === "prune")) events.push("prune");
-  if (plan.series.some((s) => s.state === "STALE" || s.state === "MISSING")) events.push("stale");
-  const { notify } = await import("../../notify/notify.js");
-  const failedLines = result.failed.map((f) => `${f.action.type} ${f.action.address}: ${f.error}`);
-  const stale = plan.series.filter((s) => s.state === "STALE").map((s) => s.address);
-  await notify(
-    ws.spec.notify,
-    {
-      events,
-      subject: result.failed.length > 0 ? `backplan: ${result.failed.length} action(s) failed` : `backplan: ${result.done.length} action(s) done`,
-      text: [
-        `${result.done.length} done, ${result.failed.length} failed, ${result.skipped.length} skipped (${path.basename(ws.spec.file)}).`,
-        ...failedLines,
-        ...(stale.length ? [`Stale before this run: ${stale.join(", ")}`] : []),
-      ].join("\n"),
-      data: {
-        events,
-        done: result.done.map((a) => ({ type: a.type, address: a.address })),
-        failed: result.failed.map((f) => ({ type: f.action.type, address: f.action.address, error: f.error })),
-        stale,
-      },
-    },
-    { resolveSecret, warn: ctx.stderr },
-  );
-}
-
-async function rememberSpec(ws: Awaited<ReturnType<typeof openWorkspace>>): Promise<void> {
-  ws.catalog.rememberAppliedSpec(ws.spec.digest, await readRedactedSpec(ws.spec), new Date());
-}

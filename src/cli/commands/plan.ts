@@ -8,7 +8,7 @@ import { renderPlanText } from "../../render/text.js";
 import { renderPlanMarkdown } from "../../render/markdown.js";
 import { renderPlanJson } from "../../render/json.js";
 import { savePlan } from "../../apply/saved-plan.js";
-import { specDiff } from "../spec-diff.js";
+import { specDiff } from "../../spec/diff.js";
 import { formatProblem, EXIT } from "../exit.js";
 import { UserError } from "../../errors.js";
 

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
-import type { Spec } from "../spec/types.js";
+import type { Spec } from "./types.js";
 import type { Catalog } from "../catalog/catalog.js";
 
 /**

@@ -189,7 +189,7 @@ function report(
       const wall = median(xs.map((s) => s.wallS));
       const rss = median(xs.map((s) => s.rssMiB));
       const mine = median(bp[phase].map((s) => s.wallS));
-      const ratio = tool === "backplan" ? "" : (mine / wall).toFixed(2) + "×";
+      const ratio = tool === "backplan" ? "" : wall >= 0.01 ? (mine / wall).toFixed(2) + "×" : "n/a (too fast to time)";
       lines.push(`| ${phase} | ${tool} | ${wall.toFixed(2)} | ${Number.isNaN(rss) ? "n/a" : rss.toFixed(0)} | ${ratio} |`);
     }
   }

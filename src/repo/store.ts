@@ -19,7 +19,7 @@ import { treeProblems } from "./paths.js";
 import type { Repository } from "./repository.js";
 import type { ChunkRef, ManifestEntry, SnapshotManifest, SnapshotSummary, StatCache, StatKey } from "./types.js";
 
-const WRITES = 8;
+const WRITES = 4;
 const LIVE_ATTEMPTS = 3;
 /** A file modified this recently may change again within the same mtime tick: do not cache it. */
 const RACY_MS = 1000;

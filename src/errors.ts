@@ -86,3 +86,10 @@ export class PartialFailureError extends BackplanError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Message and next step in one line, for places that report many errors (apply's per-action failures). */
+export function describeError(err: unknown): string {
+  const msg = errorMessage(err);
+  const hint = err instanceof BackplanError ? err.hint : undefined;
+  return hint ? `${msg} — ${hint}` : msg;
+}

@@ -19,7 +19,7 @@ import { verifySnapshot } from "../repo/verify.js";
 import { captureComponent } from "../capture/index.js";
 import type { CapturedComponent } from "../capture/types.js";
 import { resolveVolume, withColdWindow } from "../docker/index.js";
-import { BugError, errorMessage, UserError } from "../errors.js";
+import { BugError, describeError, UserError } from "../errors.js";
 
 export interface ApplyDeps {
   spec: Spec;
@@ -85,7 +85,7 @@ class RepoCache {
 }
 
 function fail(result: ApplyResult, emit: Emit, action: Action, err: unknown): void {
-  const error = errorMessage(err);
+  const error = describeError(err);
   result.failed.push({ action, error });
   emit({ type: "action-failed", action, error });
 }

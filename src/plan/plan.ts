@@ -90,7 +90,7 @@ function planSeries(series: Series, observed: Observed, now: Date): { actions: A
   // Unlisted target: we cannot know what is there. Still try to make a copy (a missed backup is
   // worse than a duplicate), but plan nothing destructive and nothing that reads old copies.
   if (!target || !target.reachable) {
-    const snap: SnapshotAction = { type: "snapshot", ...ids, why: "due", reason: `target unreachable (${target?.error ?? "not listed"}): copying anyway, nothing will be pruned`, ...est };
+    const snap: SnapshotAction = { type: "snapshot", ...ids, why: "due", reason: "target could not be listed (see the warning below): copying anyway, nothing will be pruned", ...est };
     return { actions: [snap], kept };
   }
 

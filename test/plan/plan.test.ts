@@ -96,7 +96,7 @@ describe("plan: unreachable targets and orphans", () => {
     const sp = spec([series(DB, "daily", { daily: 1 }, "weekly"), series("openwebui/webui.db@nas", "daily", { daily: 1 })]);
     const p = plan(sp, observed({ s3: { error: "connect ECONNREFUSED" }, nas: daily("openwebui/webui.db@nas", "2024-03-10", 1) }), NOW);
     expect(p.actions).toEqual([
-      expect.objectContaining({ type: "snapshot", target: "s3", why: "due", reason: "target unreachable (connect ECONNREFUSED): copying anyway, nothing will be pruned" }),
+      expect.objectContaining({ type: "snapshot", target: "s3", why: "due", reason: "target could not be listed (see the warning below): copying anyway, nothing will be pruned" }),
     ]);
     expect(p.unreachable).toEqual([{ target: "s3", error: "connect ECONNREFUSED" }]);
     expect(p.series.map((s) => s.state)).toEqual(["UNKNOWN", "OK"]);

@@ -21,7 +21,7 @@ const PLAN = plan(SPEC, OBSERVED, NOW);
 describe("text", () => {
   it("groups by target, with Terraform-like signs, warnings and the summary", () => {
     expect(renderPlanText(PLAN)).toBe(`Target nas
-  + snapshot openwebui/webui.db@nas  (target unreachable (mount missing): copying anyway, nothing will be pruned)
+  + snapshot openwebui/webui.db@nas  (target could not be listed (see the warning below): copying anyway, nothing will be pruned)
 
 Target s3
   + snapshot openwebui/uploads@s3   (missing)  ~5.0 MiB
@@ -64,7 +64,7 @@ Computed at 2024-03-10T02:00:05.000Z from \`backup.yaml\` (dddddddddddd).
 
 | | action | series | snapshot | reason |
 |---|---|---|---|---|
-| \`+\` | snapshot | \`openwebui/webui.db@nas\` | new | target unreachable (mount missing): copying anyway, nothing will be pruned |
+| \`+\` | snapshot | \`openwebui/webui.db@nas\` | new | target could not be listed (see the warning below): copying anyway, nothing will be pruned |
 
 #### Target \`s3\`
 

@@ -7,8 +7,11 @@ function Confirm({ plan, onAnswer }: { plan: Plan; onAnswer: (yes: boolean) => v
   const [typed, setTyped] = useState("");
   const { exit } = useApp();
   useInput((input, key) => {
-    if (key.return) {
-      onAnswer(typed.trim().toLowerCase() === "yes");
+    // A fast typist (or a paste) can deliver "yes\r" in one chunk: treat the newline as Enter.
+    const nl = input.search(/[\r\n]/);
+    if (key.return || nl >= 0) {
+      const answer = nl >= 0 ? typed + input.slice(0, nl) : typed;
+      onAnswer(answer.trim().toLowerCase() === "yes");
       exit();
     } else if (key.escape || (key.ctrl && input === "c")) {
       onAnswer(false);

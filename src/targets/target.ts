@@ -27,6 +27,14 @@ export interface Target {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Remove; deleting an absent key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: make every put that has resolved so far durable (survive a power loss). A backend
+   * that has it may return from put with the object visible and whole but its name not yet on
+   * stable storage (local: the folder is not fsynced per object); a crash before flush then
+   * loses the object, never half of it. Backends without it are durable when put resolves.
+   * The repository flushes before it writes a manifest and after, so data is durable first.
+   */
+  flush?(): Promise<void>;
   /** Release connections / child processes. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -2,9 +2,14 @@
  * A real S3-protocol server (s3rver) on loopback, as a child process so tests can kill it
  * mid-operation and restart it on the same port and data folder. Started with
  * --openssl-legacy-provider: without it s3rver's ListObjectsV2 continuation tokens fail (HTTP 500).
- * s3rver checks signatures: its only account is S3RVER / S3RVER.
+ * s3rver checks access key IDs (its only account is S3RVER / S3RVER) but not SigV4 signatures.
+ *
+ * s3rver 3.7.1 writes an object in place (createWriteStream on the final file) and answers before
+ * the write ends, so concurrent PUTs of one key interleave into a mix: real S3 never does that, and
+ * the conformance suite checks it. A preloaded patch makes its PUT write a temp file and rename it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +17,37 @@ import { tmpDir } from "./tmp.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "node_modules/s3rver/bin/s3rver.js");
+
+const ATOMIC_PUT_PATCH = `
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
+const Store = require(${JSON.stringify(path.join(ROOT, "node_modules/s3rver/lib/stores/filesystem.js"))});
+Store.prototype.putObject = async function (object) {
+  const file = this.getResourcePath(object.bucket, object.key, "object");
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  // Not ending in "._S3rver_object", so listings never show it.
+  const tmp = file + ".tmp-" + crypto.randomBytes(6).toString("hex");
+  const md5 = crypto.createHash("md5");
+  let size = 0;
+  const out = fs.createWriteStream(tmp);
+  const done = new Promise((resolve, reject) => { out.on("close", resolve); out.on("error", reject); });
+  if (Buffer.isBuffer(object.content)) {
+    md5.update(object.content);
+    size = object.content.length;
+    out.end(object.content);
+  } else {
+    object.content.on("error", (e) => out.destroy(e));
+    object.content.on("data", (c) => { md5.update(c); size += c.length; });
+    object.content.pipe(out);
+  }
+  await done;
+  await fs.promises.rename(tmp, file);
+  const digest = md5.digest("hex");
+  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+  return { size, md5: digest };
+};
+`;
 
 export const S3RVER_KEY = "S3RVER";
 export const S3RVER_SECRET = "S3RVER";
@@ -34,6 +70,8 @@ export interface S3Server {
 export async function startS3Server(buckets: string[] = ["test"]): Promise<S3Server> {
   const { dir, cleanup } = await tmpDir("backplan-s3rver-");
   const port = await freePort();
+  const patch = path.join(dir, "..", `${path.basename(dir)}-atomic-put.cjs`);
+  await writeFile(patch, ATOMIC_PUT_PATCH);
   let child: ChildProcess | undefined;
   const lines: string[] = [];
   const record = (d: Buffer) => {
@@ -42,7 +80,7 @@ export async function startS3Server(buckets: string[] = ["test"]): Promise<S3Ser
   };
 
   const start = async (): Promise<void> => {
-    const args = ["--openssl-legacy-provider", BIN, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--no-vhost-buckets"];
+    const args = ["--openssl-legacy-provider", "--require", patch, BIN, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--no-vhost-buckets"];
     for (const b of buckets) args.push("--configure-bucket", b);
     const c = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     child = c;
@@ -90,6 +128,7 @@ export async function startS3Server(buckets: string[] = ["test"]): Promise<S3Ser
       stopped = true;
       await kill();
       await cleanup();
+      await rm(patch, { force: true });
     },
   };
 }

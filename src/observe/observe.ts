@@ -8,6 +8,7 @@ import type { Target } from "../targets/target.js";
 import type { Observed, ObservedSnapshot, ObservedTarget } from "../plan/types.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { Repository } from "../repo/repository.js";
+import { hasAccessCheck } from "../targets/retry.js";
 import type { SnapshotSummary } from "../repo/types.js";
 import { errorMessage, TargetError, UserError } from "../errors.js";
 
@@ -54,6 +55,9 @@ async function observeTarget(
   target: Target,
   opts: { catalog: Catalog; passphrase?: string },
 ): Promise<{ observedTarget: ObservedTarget; repo?: Repository; list: SnapshotSummary[] }> {
+  // A missing bucket looks like an empty one to a listing: ask the target first, so the plan says
+  // "bucket does not exist" instead of planning copies that can only fail.
+  if (hasAccessCheck(target)) await target.checkAccess();
   const repo = await Repository.open(target, { passphrase: opts.passphrase, create: false });
   if (!repo) return { observedTarget: { name, reachable: true, snapshots: [] }, list: [] };
 

@@ -108,6 +108,22 @@ policies:
     expect(plan.code).toBe(0);
   });
 
+  it("a bucket that does not exist is named in the plan, and apply fails fast naming it", async () => {
+    const specText = (await readFile(ws.spec, "utf8")).replace("bucket: owui-backups", "bucket: no-such-bucket");
+    const other = path.join(ws.dir, "missing-bucket.yaml");
+    await writeFile(other, specText);
+    const plan = await runCli(["-c", other, "plan"], { cwd: ws.dir, env: { ...env, BACKPLAN_NOW: "2026-11-23T02:00:00Z" } });
+    expect(plan.code).toBe(0);
+    expect(plan.stdout + plan.stderr).toMatch(/no-such-bucket/);
+    expect(plan.stdout + plan.stderr).toMatch(/does not exist/);
+    expect(plan.stdout + plan.stderr).not.toContain(S3RVER_SECRET + "\n");
+
+    const apply = await runCli(["-c", other, "apply", "--auto-approve"], { cwd: ws.dir, env: { ...env, BACKPLAN_NOW: "2026-11-23T02:00:00Z" } });
+    expect(apply.code).toBe(3);
+    expect(apply.stderr).toMatch(/snapshot openwebui\/webui.db@s3 FAILED: .*no-such-bucket/);
+    expect(apply.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/);
+  });
+
   for (const target of ["s3", "b2", "nas"]) {
     it(`restores from ${target} identical to the source`, async () => {
       const dest = path.join(ws.dir, `restored-${target}`);

@@ -225,7 +225,22 @@ async function runPrunes(actions: PruneAction[], deps: ApplyDeps, repos: RepoCac
     }
     byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a]);
   }
+  // Belt and braces over the planner's rule: never remove the last copy of a series.
   for (const [targetName, acts] of byTarget) {
+    const known = [...deps.catalog.snapshotSummaries(targetName).values()];
+    const doomed = new Set(acts.map((a) => a.snapshotId));
+    const keep = acts.filter((a) => {
+      const left = known.filter((s) => s.instance === a.instance && s.component === a.component && !doomed.has(s.id));
+      if (left.length > 0 || result.created.has(a.address)) return true;
+      const why = "it would remove the last copy of this series";
+      result.skipped.push({ action: a, why });
+      deps.emit({ type: "action-skipped", action: a, why });
+      return false;
+    });
+    byTarget.set(targetName, keep);
+  }
+  for (const [targetName, acts] of byTarget) {
+    if (acts.length === 0) continue;
     try {
       const repo = await repos.get(targetName);
       for (const a of acts) deps.emit({ type: "action-start", action: a });

@@ -20,6 +20,7 @@ import { captureComponent } from "../capture/index.js";
 import type { CapturedComponent } from "../capture/types.js";
 import { resolveVolume, withColdWindow } from "../docker/index.js";
 import { BugError, describeError, UserError } from "../errors.js";
+import { formatBytes } from "../render/format.js";
 
 export interface ApplyDeps {
   spec: Spec;
@@ -181,7 +182,8 @@ async function captureAndStore(
     deps.emit({ type: "capture-done", instance: instance.name, component: componentName, files, bytes, ms: Date.now() - t0 });
     deps.catalog.rememberCaptureBytes(`${instance.name}/${componentName}`, bytes);
 
-    for (const action of actions) {
+    // The targets of one component are independent (a NAS and two clouds): store to all at once.
+    await Promise.all(actions.map(async (action) => {
       deps.emit({ type: "action-start", action });
       const t1 = Date.now();
       try {
@@ -200,12 +202,12 @@ async function captureAndStore(
           action,
           ms: Date.now() - t1,
           snapshotId: summary.id,
-          detail: `snapshot ${summary.id.slice(0, 8)}: ${summary.stats.files} files, ${summary.stats.bytes} bytes, ${summary.stats.bytesWritten} bytes written`,
+          detail: `snapshot ${summary.id.slice(0, 8)}: ${summary.stats.files} files, ${formatBytes(summary.stats.bytes)}, ${formatBytes(summary.stats.bytesWritten)} written`,
         });
       } catch (err) {
         fail(result, deps.emit, action, err);
       }
-    }
+    }));
   } finally {
     await captured?.cleanup();
     await rm(staging, { recursive: true, force: true });
@@ -282,7 +284,7 @@ async function runVerifies(actions: VerifyAction[], deps: ApplyDeps, repos: Repo
       const record = await verifySnapshot(repo, manifest);
       if (!record.ok) throw new UserError(`verification of snapshot ${id.slice(0, 8)} failed: ${record.problems.join("; ")}`);
       result.done.push(a);
-      deps.emit({ type: "action-done", action: a, ms: Date.now() - t0, detail: `verified ${record.files} files, ${record.bytes} bytes` });
+      deps.emit({ type: "action-done", action: a, ms: Date.now() - t0, detail: `verified ${record.files} files, ${formatBytes(record.bytes)}` });
     } catch (err) {
       fail(result, deps.emit, a, err);
     }

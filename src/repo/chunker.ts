@@ -9,7 +9,7 @@
  * config, so a future repository may change it without breaking older ones.
  */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { ChunkerParams } from "./types.js";
 
 export const DEFAULT_CHUNKER: ChunkerParams = {
@@ -114,10 +114,14 @@ export function readBuffer(chunker: Chunker): Buffer {
  * Streams the chunks of a file. Memory: the read buffer (max + 8 MiB), plus each yielded chunk (a
  * fresh Buffer the consumer owns, so it may be handed to async writers). `buf` may be shared by
  * calls that do not overlap.
+ *
+ * Reads are synchronous on purpose: the sources are local files, this thread is busy cutting what
+ * it reads anyway, and each async call costs a thread-pool hand-off (measured: open/read/close of
+ * the 2000 uploads took 2.5-3.5x the CPU async than sync, ~40 µs per call on these VMs).
  */
 export async function* chunkFile(file: string, chunker: Chunker, buf: Buffer = readBuffer(chunker)): AsyncGenerator<Buffer> {
   if (buf.length < chunker.max + 1) throw new RangeError("read buffer smaller than the chunker's max");
-  const fh = await open(file, "r");
+  const fd = openSync(file, "r");
   try {
     let start = 0;
     let end = 0;
@@ -130,7 +134,7 @@ export async function* chunkFile(file: string, chunker: Chunker, buf: Buffer = r
           start = 0;
         }
         while (end < buf.length) {
-          const { bytesRead } = await fh.read(buf, end, buf.length - end, null);
+          const bytesRead = readSync(fd, buf, end, buf.length - end, null);
           if (bytesRead === 0) {
             eof = true;
             break;
@@ -146,6 +150,6 @@ export async function* chunkFile(file: string, chunker: Chunker, buf: Buffer = r
       yield chunk;
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

@@ -5,7 +5,7 @@
  * is nonce(12) || ciphertext || tag(16), with the object's key as associated data, so an object
  * moved or swapped to another name fails authentication too.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, scrypt } from "node:crypto";
 import os from "node:os";
 
 export interface MasterKey {
@@ -36,7 +36,25 @@ export function newMasterKey(): MasterKey {
   return { enc: k.subarray(0, 32), id: k.subarray(32) };
 }
 
+/**
+ * Keys derived in this process, by a hash of everything that went in: plan's refresh and apply
+ * open the same repository in one process, and scrypt (~0.1 s, 32 MiB) need not run twice.
+ * Memory only; nothing derived is ever written anywhere.
+ */
+const derived = new Map<string, Promise<Buffer>>();
+
 function derive(passphrase: string, salt: Buffer, N: number, r: number, p: number): Promise<Buffer> {
+  const id = createHash("sha256").update(JSON.stringify([passphrase.normalize("NFC"), salt.toString("base64"), N, r, p])).digest("base64");
+  let key = derived.get(id);
+  if (!key) {
+    key = scryptKey(passphrase, salt, N, r, p);
+    key.catch(() => derived.delete(id));
+    derived.set(id, key);
+  }
+  return key;
+}
+
+function scryptKey(passphrase: string, salt: Buffer, N: number, r: number, p: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     // maxmem: 128*N*r is 32 MiB at the defaults, exactly Node's default limit.
     scrypt(passphrase.normalize("NFC"), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>

@@ -27,6 +27,7 @@ export async function forgetSnapshots(repo: Repository, ids: string[]): Promise<
     if (!/^[0-9a-f]{32}$/.test(id)) throw new IntegrityError(`not a snapshot id: ${JSON.stringify(id)}`);
     await repo.deleteSnapshot(id);
   }
+  await repo.flush();
   return ids.length;
 }
 
@@ -41,12 +42,16 @@ export async function gc(repo: Repository, opts: { dryRun?: boolean } = {}): Pro
     const doomed = candidates.filter((o) => !referenced.has(o.key.slice(o.key.lastIndexOf("/") + 1)));
     const result: GcResult = { snapshots: ids.length, chunksKept: candidates.length - doomed.length, chunksDeleted: doomed.length, bytesFreed: doomed.reduce((n, o) => n + o.size, 0) };
     if (opts.dryRun) return result;
+    // Forgotten manifests must stay gone before their chunks go: a power loss must not bring
+    // back a manifest whose chunks were deleted (targets with Target.flush batch durability).
+    await repo.flush();
     let next = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < doomed.length) await repo.target.delete(doomed[next++]!.key);
       }),
     );
+    await repo.flush();
     repo.forgetKnownChunks();
     return result;
   });

@@ -166,9 +166,20 @@ export class Repository {
     return m;
   }
 
-  /** Writes a manifest: the moment the snapshot starts to exist. */
+  /**
+   * Writes a manifest: the moment the snapshot starts to exist. Everything put before it is made
+   * durable first (a manifest must never survive a power loss that its chunks did not), and the
+   * manifest itself before this returns.
+   */
   async writeSnapshot(m: SnapshotManifest): Promise<void> {
+    await this.flush();
     await this.putJson(`snapshots/${m.id}`, m);
+    await this.flush();
+  }
+
+  /** Makes every object put so far durable, on targets that batch durability (see Target.flush). */
+  async flush(): Promise<void> {
+    await this.target.flush?.();
   }
 
   async deleteSnapshot(id: string): Promise<void> {
@@ -178,6 +189,7 @@ export class Repository {
 
   async writeVerification(r: VerificationRecord): Promise<void> {
     await this.putJson(`verified/${r.snapshotId}`, r);
+    await this.flush();
   }
 
   /** Every readable record; one unreadable record never hides the others. */
@@ -294,8 +306,10 @@ async function create(target: Target, passphrase: string | undefined): Promise<R
     key = newMasterKey();
     const file = await wrapMasterKey(key, passphrase, config.id);
     await target.put(`keys/${randomBytes(16).toString("hex")}`, Buffer.from(JSON.stringify(file, null, 2)));
+    await target.flush?.();
   }
   await target.put("config", Buffer.from(JSON.stringify(config, null, 2) + "\n"));
+  await target.flush?.();
   return Repository.open(target, { passphrase, create: false }) as Promise<Repository>;
 }
 

@@ -14,6 +14,8 @@ import type { Repository } from "./repository.js";
 import type { ManifestEntry, SnapshotManifest } from "./types.js";
 
 const PREFETCH = 4;
+/** Files restored concurrently (each with up to PREFETCH chunks in flight). */
+const FILES = 4;
 
 export interface RestoreOptions {
   /** Restore into a non-empty folder, replacing what is at the same paths. */
@@ -47,18 +49,24 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
 
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   const total = entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
-  const checked = new Set<string>([""]);
-  const ensureDir = async (rel: string): Promise<void> => {
-    if (checked.has(rel)) return;
-    await ensureDir(path.posix.dirname(rel) === "." ? "" : path.posix.dirname(rel));
-    const abs = path.join(dest, rel);
-    const st = await lstat(abs).catch(() => undefined);
-    if (!st) await mkdir(abs, { mode: 0o700 });
-    else if (!st.isDirectory()) {
-      // Includes symlinks: never follow one out of the destination.
-      throw new UserError(`cannot restore into ${abs}: it exists and is not a folder`, { hint: "restore into an empty folder" });
+  // Promises, not flags: files are restored FILES at a time and may need the same folder at once.
+  const checked = new Map<string, Promise<void>>([["", Promise.resolve()]]);
+  const ensureDir = (rel: string): Promise<void> => {
+    let p = checked.get(rel);
+    if (!p) {
+      p = (async () => {
+        await ensureDir(path.posix.dirname(rel) === "." ? "" : path.posix.dirname(rel));
+        const abs = path.join(dest, rel);
+        const st = await lstat(abs).catch(() => undefined);
+        if (!st) await mkdir(abs, { mode: 0o700 });
+        else if (!st.isDirectory()) {
+          // Includes symlinks: never follow one out of the destination.
+          throw new UserError(`cannot restore into ${abs}: it exists and is not a folder`, { hint: "restore into an empty folder" });
+        }
+      })();
+      checked.set(rel, p);
     }
-    checked.add(rel);
+    return p;
   };
   const parentOf = (p: string) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "");
 
@@ -68,8 +76,7 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
     result.dirs++;
   }
   let done = 0;
-  for (const e of entries) {
-    if (e.type === "dir") continue;
+  const restoreOne = async (e: ManifestEntry): Promise<void> => {
     await ensureDir(parentOf(e.path));
     const abs = path.join(dest, e.path);
     const tmp = path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.backplan-${randomBytes(4).toString("hex")}`);
@@ -94,7 +101,23 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
     }
     done += e.type === "file" ? e.size : 0;
     opts.onProgress?.({ bytesDone: done, bytesTotal: total });
-  }
+  };
+  // Several files at once: one at a time left the disk and the pool idle between small files.
+  const queue = entries.filter((e) => e.type !== "dir");
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  await Promise.all(
+    Array.from({ length: FILES }, async () => {
+      while (!failure && next < queue.length) {
+        try {
+          await restoreOne(queue[next++]!);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
+    }),
+  );
+  if (failure) throw failure.err;
   for (const d of [...dirs].reverse()) {
     const abs = path.join(dest, d.path);
     await chmod(abs, d.mode & 0o7777);

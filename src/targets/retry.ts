@@ -69,6 +69,11 @@ class RetryTarget implements Target, AccessCheck {
   delete(key: string): Promise<void> {
     return this.run("delete", key, () => this.inner.delete(key));
   }
+  /** Passed through, so wrapping never silently drops a backend's deferred durability. */
+  flush(): Promise<void> {
+    const inner = this.inner;
+    return inner.flush ? this.run("flush", "", () => inner.flush!()) : Promise.resolve();
+  }
   checkAccess(): Promise<void> {
     const inner = this.inner;
     return hasAccessCheck(inner) ? this.run("check", "", () => inner.checkAccess()) : Promise.resolve();

@@ -74,9 +74,16 @@ export class CountingTarget implements Target {
   get where() {
     return this.inner.where;
   }
+  /** Order of puts (resolved) and flushes: "put <key>" / "flush". */
+  log: string[] = [];
   async put(key: string, data: Uint8Array) {
     if (key.startsWith("data/")) this.chunkPuts.push({ key, size: data.length });
-    return this.inner.put(key, data);
+    await this.inner.put(key, data);
+    this.log.push(`put ${key}`);
+  }
+  async flush() {
+    await this.inner.flush();
+    this.log.push("flush");
   }
   get(key: string) {
     this.gets++;
@@ -96,6 +103,7 @@ export class CountingTarget implements Target {
   }
   reset() {
     this.chunkPuts = [];
+    this.log = [];
   }
   get bytesPut() {
     return this.chunkPuts.reduce((n, p) => n + p.size, 0);

@@ -1,4 +1,6 @@
+import { appendFileSync } from "node:fs";
 import { appendFile, mkdir, readFile, utimes, writeFile } from "node:fs/promises";
+import { Worker } from "node:worker_threads";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
@@ -19,6 +21,21 @@ async function fixture(root: string) {
 }
 
 describe("storeSnapshot", () => {
+  it("makes every chunk durable (flush) before the manifest is written, and the manifest before it returns", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      await fixture(data);
+      const { repo, target } = await openRepo(path.join(dir, "repo"));
+      target.reset();
+      await storeSnapshot(repo, await captureDir(data, { sub: "uploads", live: true }));
+      const log = target.log.filter((l) => !l.startsWith("put locks/"));
+      const manifest = log.findIndex((l) => l.startsWith("put snapshots/"));
+      const lastChunk = log.map((l) => l.startsWith("put data/")).lastIndexOf(true);
+      expect(lastChunk).toBeGreaterThan(0);
+      expect(log.slice(lastChunk + 1, manifest)).toContain("flush");
+      expect(log.slice(manifest + 1)).toContain("flush");
+    }));
+
   it("writes a manifest last, and a second store of unchanged data writes no chunk", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
@@ -104,23 +121,27 @@ describe("storeSnapshot", () => {
       await writeFile(f, seededBytes(2 * MiB, "busy"));
       const { repo } = await openRepo(path.join(dir, "repo"));
       const cap = await captureDir(data, { sub: "busy.log", live: true });
+      // Sources are read synchronously, so the change must land from inside the read (sync) or
+      // from another thread, as it does in life (another process writes the file).
       let writes = 0;
-      const grow = async () => {
-        if (writes++ < 1) await appendFile(f, "more");
-      };
-      const s = await storeSnapshot(repo, cap, { onProgress: () => void grow() });
+      const s = await storeSnapshot(repo, cap, { onProgress: () => void (writes++ < 1 && appendFileSync(f, "more")) });
+      expect(writes).toBeGreaterThan(1);
       const m = await repo.readSnapshot(s.id);
       expect(m.entries[0]!.size).toBe((await readFile(f)).length);
 
-      const timer = setInterval(() => void appendFile(f, "x"), 1);
+      const writer = new Worker(
+        `const fs = require("node:fs"); const f = ${JSON.stringify(f)};
+         require("node:worker_threads").parentPort.postMessage("go");
+         for (;;) { fs.appendFileSync(f, "x"); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }`,
+        { eval: true },
+      );
       try {
-        const err = await storeSnapshot(repo, await captureDir(data, { sub: "busy.log", live: true }), {
-          onProgress: () => void appendFile(f, "y"),
-        }).catch((e: unknown) => e);
+        await new Promise((resolve) => writer.once("message", resolve));
+        const err = await storeSnapshot(repo, await captureDir(data, { sub: "busy.log", live: true })).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(UserError);
         expect((err as Error).message).toMatch(/busy\.log .*kept changing/);
       } finally {
-        clearInterval(timer);
+        await writer.terminate();
       }
     }));
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { TargetError } from "../../src/errors.js";
@@ -60,6 +60,26 @@ describe("LocalTarget specifics", () => {
       }
       await mkdir(path.join(dir, "sub"));
       expect(await t.list("")).toEqual([]);
+    }));
+
+  it("flush makes puts durable: it fsyncs the folders they changed, also new ones, and can run twice", () =>
+    withTmpDir(async (dir) => {
+      const t = new LocalTarget("nas", path.join(dir, "repo"));
+      await t.flush(); // nothing yet
+      await t.put("data/ab/abcd", new Uint8Array([1, 2]));
+      await t.put("snapshots/s1", new Uint8Array([3]));
+      await t.flush();
+      await t.flush();
+      expect((await t.list("")).map((o) => o.key).sort()).toEqual(["data/ab/abcd", "snapshots/s1"]);
+    }));
+
+  it("a failed flush is a TargetError and keeps the folders for the next flush", () =>
+    withTmpDir(async (dir) => {
+      const t = new LocalTarget("nas", path.join(dir, "repo"));
+      await t.put("data/ab/abcd", new Uint8Array([1]));
+      await rm(path.join(dir, "repo", "data"), { recursive: true });
+      await expect(t.flush()).rejects.toBeInstanceOf(TargetError);
+      await expect(t.flush()).rejects.toBeInstanceOf(TargetError);
     }));
 
   it("describes itself by path", () => {

@@ -332,7 +332,7 @@ export class RcloneTarget implements Target {
       return fail(`access denied (${msg})`, "check the remote's credentials and permissions with `rclone config` and `rclone lsd REMOTE:`");
     }
     const status = err instanceof RcError ? err.status : 0;
-    if (/connection refused|connection reset|timeout|timed out|\bEOF\b|too many requests|corrupted on transfer|SlowDown|503|502|500 Internal|temporar/i.test(msg)) {
+    if (/connection refused|connection reset|timeout|timed out|\bEOF\b|too many requests|corrupted on transfer|SlowDown|InternalServerError|InternalError|status code: 5\d\d|503|502|500 Internal|temporar/i.test(msg)) {
       return fail(msg, "the remote is unreachable or busy; the next run will try again", true);
     }
     return fail(status ? `${msg} (rc status ${status})` : msg, `check the remote with \`rclone lsf ${this.remote}\``);

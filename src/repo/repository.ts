@@ -8,12 +8,19 @@ import { createHash, randomBytes } from "node:crypto";
 import { IntegrityError, NotFoundError, UserError } from "../errors.js";
 import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
+import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
 import { pack, unpack } from "./compress.js";
 import { keyedId, newMasterKey, seal, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
+import { blobAad, packKey, PackWriter, type BlobRecord } from "./pack.js";
 import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.js";
 
-export const FORMAT_VERSION = 1;
+const CORRUPT_HINT =
+  "this copy is never used; restore from another target or an older snapshot, then run `backplan verify`; forget the affected snapshots so the next backup writes the chunk anew";
+
+export const FORMAT_VERSION = 2;
 const MAX_OBJECT = 64 * 1024 * 1024;
+/** Whole packs kept in memory while restoring: files restore a few at a time from the same packs. */
+const PACK_CACHE = 6;
 
 export interface OpenOptions {
   passphrase?: string | undefined;
@@ -21,10 +28,18 @@ export interface OpenOptions {
   create: boolean;
 }
 
+/** What a backup asks before writing a chunk: is it on the target, or on its way there? */
+export interface KnownChunks {
+  has(id: string): boolean;
+}
+
 export class Repository {
   readonly chunker: Chunker;
-  private known?: Promise<Set<string>>;
-  private readonly inflight = new Map<string, Promise<boolean>>();
+  private index?: Promise<BlobIndex>;
+  private readonly packs: PackWriter;
+  private readonly encoding = new Map<string, Promise<void>>();
+  private readonly packCache = new Map<string, Promise<Buffer>>();
+  private flushing: Promise<void> = Promise.resolve();
   /** Repository locks this process holds on it; see ./locks.ts for why this matters. */
   private locksHeld = 0;
 
@@ -34,6 +49,7 @@ export class Repository {
     private readonly key: MasterKey | undefined,
   ) {
     this.chunker = new Chunker(config.chunker);
+    this.packs = new PackWriter(target, this);
   }
 
   get encrypted(): boolean {
@@ -75,28 +91,27 @@ export class Repository {
     return this.key ? keyedId(this.key.id, d) : d.toString("hex");
   }
 
-  chunkKey(id: string): string {
-    return `data/${id.slice(0, 2)}/${id}`;
+  /** The index, read once and then kept up to date by our own writes. */
+  loadIndex(): Promise<BlobIndex> {
+    this.index ??= loadIndex({ where: this.target.where, list: (p) => this.target.list(p), getJson: (k) => this.getJson(k) }).catch((err: unknown) => {
+      this.index = undefined;
+      throw err;
+    });
+    return this.index;
   }
 
-  /** Ids of every chunk on the target, listed once and then kept up to date by our own writes. */
-  knownChunks(): Promise<Set<string>> {
-    this.known ??= this.target.list("data/").then(
-      (objs) => new Set(objs.map((o) => o.key.slice(o.key.lastIndexOf("/") + 1))),
-      (err: unknown) => {
-        this.known = undefined;
-        throw err;
-      },
-    );
-    return this.known;
+  /** Chunks this repository has, or that this process is writing to it. */
+  async knownChunks(): Promise<KnownChunks> {
+    const index = await this.loadIndex();
+    return { has: (id) => index.has(id) || this.packs.has(id) };
   }
 
-  /** Forget the listing: chunks may have been collected by another host while we held no lock. */
+  /** Forget the index: chunks may have been collected by another host while we held no lock. */
   forgetKnownChunks(): void {
-    this.known = undefined;
+    this.index = undefined;
   }
 
-  /** @internal locks.ts: counts held locks; when none is held the chunk listing may go stale. */
+  /** @internal locks.ts: counts held locks; when none is held the index may go stale. */
   noteLock(delta: 1 | -1): void {
     this.locksHeld += delta;
     if (this.locksHeld === 0) this.forgetKnownChunks();
@@ -106,47 +121,142 @@ export class Repository {
     return (await this.knownChunks()).has(id);
   }
 
+  /** Where a chunk is stored (tests, diagnostics), or undefined when the index has no such chunk. */
+  async locateChunk(id: string): Promise<{ key: string; offset: number; length: number } | undefined> {
+    const loc = (await this.loadIndex()).get(id);
+    return loc && { key: packKey(loc.pack), offset: loc.offset, length: loc.length };
+  }
+
   /**
-   * Stores a chunk unless this repository already has it (or is writing it right now).
-   * Returns the stored size, 0 when nothing was written.
+   * Adds a chunk to the pack being filled unless this repository already has it (or is writing
+   * it). Returns the encoded size, 0 when nothing new was written. The chunk is durable only once
+   * writeSnapshot (or flushPacks) has returned: callers never reference it before that.
    */
   async putChunk(plain: Uint8Array, digest?: Buffer): Promise<{ id: string; written: number }> {
     const id = this.chunkId(digest ?? createHash("sha256").update(plain).digest());
     const known = await this.knownChunks();
     if (known.has(id)) return { id, written: 0 };
-    const pending = this.inflight.get(id);
+    const pending = this.encoding.get(id);
     if (pending) {
       await pending;
       return { id, written: 0 };
     }
     let size = 0;
     const p = (async () => {
-      const data = await this.encode(this.chunkKey(id), plain);
+      const data = await this.encode(blobAad(id), plain);
       size = data.length;
-      await this.target.put(this.chunkKey(id), data);
-      known.add(id); // only once it is really there
-      return true;
+      await this.packs.add(id, data, plain.length);
     })();
-    this.inflight.set(id, p);
+    this.encoding.set(id, p);
     try {
       await p;
     } finally {
-      this.inflight.delete(id);
+      this.encoding.delete(id);
     }
     return { id, written: size };
   }
 
+  /**
+   * Makes every chunk added so far durable and indexed: closes the open pack, waits for the
+   * uploads, flushes the target, writes an index object for the new packs, flushes again.
+   */
+  flushPacks(): Promise<void> {
+    const run = this.flushing.then(async () => {
+      await this.packs.drain();
+      const written = this.packs.takeWritten();
+      if (written.length === 0) return;
+      try {
+        await this.flush();
+        const file: IndexFile = { version: 1, packs: Object.fromEntries(written.map((p) => [p.id, p.records])) };
+        await this.putJson(`index/${randomBytes(16).toString("hex")}`, file);
+        await this.flush();
+      } catch (err) {
+        this.packs.giveBack(written);
+        throw err;
+      }
+      const index = await this.index;
+      if (index) for (const p of written) index.add(p.id, p.records, p.size);
+      this.packs.markIndexed(written);
+    });
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * gc: copies a stored chunk into the pack being filled, its encoded bytes as they are (they are
+   * sealed with the chunk id, not the pack), after checking them. Returns the bytes copied.
+   */
+  async copyChunk(id: string): Promise<number> {
+    const loc = (await this.loadIndex()).get(id);
+    if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
+    await this.getChunk(id);
+    const pack = await this.readPack(loc.pack);
+    await this.packs.add(id, Buffer.from(pack.subarray(loc.offset, loc.offset + loc.length)), loc.size);
+    return loc.length;
+  }
+
+  /**
+   * gc: replaces every index object by one that names `kept` plus the packs written since the
+   * last flush. The new index is durable before an old one goes, so a crash in between leaves
+   * two indexes naming the same chunks, never none.
+   */
+  async replaceIndex(kept: Map<string, BlobRecord[]>, oldKeys: string[]): Promise<number> {
+    await this.packs.drain();
+    const written = this.packs.takeWritten();
+    try {
+      await this.flush();
+      const file: IndexFile = { version: 1, packs: Object.fromEntries([...kept, ...written.map((p) => [p.id, p.records] as const)]) };
+      await this.putJson(`index/${randomBytes(16).toString("hex")}`, file);
+      await this.flush();
+    } catch (err) {
+      this.packs.giveBack(written);
+      throw err;
+    }
+    this.packs.markIndexed(written);
+    for (const k of oldKeys) await this.target.delete(k);
+    await this.flush();
+    this.forgetKnownChunks();
+    return written.reduce((n, p) => n + p.size, 0);
+  }
+
   /** The plaintext of a chunk, checked against its id: never returns corrupt data. */
   async getChunk(id: string): Promise<Buffer> {
-    const key = this.chunkKey(id);
-    const plain = await this.decode(key, await this.target.get(key));
+    const loc = (await this.loadIndex()).get(id);
+    if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
+    const key = packKey(loc.pack);
+    const pack = await this.readPack(loc.pack);
+    if (loc.offset + loc.length > pack.length) {
+      throw new IntegrityError(`pack ${key} on ${this.target.where} is truncated: chunk ${id} is missing from it`, { hint: CORRUPT_HINT });
+    }
+    let plain: Buffer;
+    try {
+      plain = await this.decode(blobAad(id), pack.subarray(loc.offset, loc.offset + loc.length));
+    } catch (err) {
+      if (err instanceof IntegrityError) {
+        throw new IntegrityError(`chunk ${id} in pack ${key} on ${this.target.where} is corrupt: it fails authentication or decompression`, { hint: CORRUPT_HINT });
+      }
+      throw err;
+    }
     const actual = this.chunkId(createHash("sha256").update(plain).digest());
     if (actual !== id) {
-      throw new IntegrityError(`chunk ${key} on ${this.target.where} is corrupt: its content does not match its id`, {
-        hint: "restore from another target, then run `backplan verify`; the next backup rewrites chunks that are missing but not corrupt ones, so forget the affected snapshots",
-      });
+      throw new IntegrityError(`chunk ${id} in pack ${key} on ${this.target.where} is corrupt: its content does not match its id`, { hint: CORRUPT_HINT });
     }
     return plain;
+  }
+
+  /** A whole pack, from a small cache: restores read many chunks of the same pack in a row. */
+  private readPack(packId: string): Promise<Buffer> {
+    let p = this.packCache.get(packId);
+    if (p) {
+      this.packCache.delete(packId); // re-insert: most recently used last
+      this.packCache.set(packId, p);
+      return p;
+    }
+    p = this.target.get(packKey(packId)).then((d) => Buffer.from(d.buffer, d.byteOffset, d.length));
+    p.catch(() => this.packCache.delete(packId));
+    this.packCache.set(packId, p);
+    while (this.packCache.size > PACK_CACHE) this.packCache.delete(this.packCache.keys().next().value!);
+    return p;
   }
 
   // ---- snapshots and verification records -----------------------------------------------------
@@ -158,7 +268,7 @@ export class Repository {
   async readSnapshot(id: string): Promise<SnapshotManifest> {
     const key = `snapshots/${id}`;
     const m = await this.getJson<SnapshotManifest>(key);
-    if (m.formatVersion !== FORMAT_VERSION || m.id !== id || !Array.isArray(m.entries)) {
+    if (m.formatVersion !== 1 || m.id !== id || !Array.isArray(m.entries)) {
       throw new IntegrityError(`snapshot manifest ${key} on ${this.target.where} is malformed`, {
         hint: "a manifest that fails its checks is never restored; restore from another target or snapshot",
       });
@@ -172,7 +282,17 @@ export class Repository {
    * manifest itself before this returns.
    */
   async writeSnapshot(m: SnapshotManifest): Promise<void> {
-    await this.flush();
+    await this.flushPacks();
+    const index = await this.loadIndex();
+    for (const e of m.entries) {
+      for (const c of e.chunks ?? []) {
+        if (!index.has(c)) {
+          throw new IntegrityError(`snapshot of ${m.instance}/${m.component} refers to chunk ${c}, which is not stored on ${this.target.where}`, {
+            hint: "a chunk write failed earlier in this run; the snapshot was not written. Run again: missing chunks are written anew",
+          });
+        }
+      }
+    }
     await this.putJson(`snapshots/${m.id}`, m);
     await this.flush();
   }
@@ -269,7 +389,12 @@ async function readConfig(target: Target): Promise<RepoConfig | undefined> {
   }
   if (c.version !== FORMAT_VERSION) {
     throw new UserError(`the repository on ${target.where} has format version ${String(c.version)}; this backplan reads version ${FORMAT_VERSION}`, {
-      hint: typeof c.version === "number" && c.version > FORMAT_VERSION ? "upgrade backplan to read it" : "this repository cannot be read by this backplan",
+      hint:
+        typeof c.version === "number" && c.version > FORMAT_VERSION
+          ? "upgrade backplan to read it"
+          : c.version === 1
+            ? "version 1 (one object per chunk) was written by backplan 0.1 development builds; restore from it with backplan 0.1, and point this target at a new, empty location"
+            : "this repository cannot be read by this backplan",
     });
   }
   const problem = c.chunker ? checkChunkerParams(c.chunker) : "chunker parameters missing";
@@ -281,7 +406,7 @@ async function readConfig(target: Target): Promise<RepoConfig | undefined> {
 
 /** A target without `config` must be empty: never adopt (or observe as empty) foreign objects. */
 async function assertNothingElse(target: Target): Promise<void> {
-  for (const prefix of ["snapshots/", "data/"]) {
+  for (const prefix of ["snapshots/", "data/", "index/"]) {
     if ((await target.list(prefix)).length > 0) {
       throw new UserError(`${target.where} holds repository objects but no \`config\``, {
         hint: "the config was deleted or the path is wrong; do not write to this location until it is sorted out",

@@ -4,7 +4,10 @@
  *
  *   config                   repository config (format version, chunker, encryption params)
  *   keys/<id>                master key wrapped by a passphrase-derived key (encrypted repos)
- *   data/<2 hex>/<id>        one chunk per object, id = content hash (keyed HMAC when encrypted)
+ *   data/<2 hex>/<pack id>   pack files: many encoded chunks each (./pack.ts); chunk id = content
+ *                            hash (keyed HMAC when encrypted)
+ *   index/<id>               which pack holds which chunk (./blob-index.ts); written after its
+ *                            packs are durable, before any manifest that needs them
  *   snapshots/<id>           snapshot manifest, written LAST: a snapshot exists iff this exists
  *   verified/<snapshot id>   record of a successful restore test of that snapshot
  *   locks/<id>               repository locks (shared for backup, exclusive for prune/gc)
@@ -87,7 +90,8 @@ export interface VerificationRecord {
 /** The `config` object, stored in clear (it says whether the rest is encrypted). */
 export interface RepoConfig {
   format: "backplan-repository";
-  version: 1;
+  /** 2: chunks in pack files with an index. 1 (one object per chunk) is no longer read. */
+  version: 2;
   /** Random 32 hex: tells repositories apart (e.g. two targets, one folder copied). */
   id: string;
   created: string;

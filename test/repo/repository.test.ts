@@ -34,17 +34,24 @@ describe("Repository", () => {
       expect(written).toBeLessThan(text.length / 5); // compressed before sealing
       const sha = (await import("node:crypto")).createHash("sha256").update(text).digest("hex");
       expect(id).not.toBe(sha);
-      const stored = await readFile(path.join(dir, "data", id.slice(0, 2), id));
+      expect(await repo.locateChunk(id)).toBeUndefined(); // in the open pack, not yet stored
+      await repo.flushPacks();
+      const loc = (await repo.locateChunk(id))!;
+      expect(loc.key).toMatch(/^data\/[0-9a-f]{2}\/[0-9a-f]{32}$/);
+      const stored = await readFile(path.join(dir, loc.key));
       expect(stored.includes(Buffer.from("SQLite format 3"))).toBe(false);
+      const index = await readFile(path.join(dir, "index", (await files(dir, "index"))[0]!));
+      expect(index.includes(Buffer.from(id))).toBe(false); // the index is sealed too
       expect((await repo.putChunk(text)).written).toBe(0);
       const again = (await Repository.open(t, { create: false, passphrase: PASS }))!;
       expect((await again.getChunk(id)).equals(text)).toBe(true);
       const raw = seededBytes(300_000, "raw");
       const r = await again.putChunk(raw);
       expect(r.written).toBeGreaterThan(raw.length); // incompressible: stored raw + nonce/tag/header
+      await again.flushPacks();
       expect((await again.getChunk(r.id)).equals(raw)).toBe(true);
       const cfg = JSON.parse(await readFile(path.join(dir, "config"), "utf8"));
-      expect(cfg).toMatchObject({ format: "backplan-repository", version: 1, chunker: { min: 262144, avg: 1048576, max: 4194304 } });
+      expect(cfg).toMatchObject({ format: "backplan-repository", version: 2, chunker: { min: 262144, avg: 1048576, max: 4194304 } });
       const key = JSON.parse(await readFile(path.join(dir, "keys", (await files(dir, "keys"))[0]!), "utf8"));
       expect(key).toMatchObject({ kdf: "scrypt", N: 32768, r: 8, p: 1 });
     }));
@@ -83,8 +90,12 @@ describe("Repository", () => {
       const t = new LocalTarget("nas", dir);
       await Repository.open(t, { create: true });
       const cfg = JSON.parse(await readFile(path.join(dir, "config"), "utf8"));
-      await writeFile(path.join(dir, "config"), JSON.stringify({ ...cfg, version: 2 }));
-      await expect(Repository.open(t, { create: false })).rejects.toThrow(/format version 2; this backplan reads version 1/);
+      await writeFile(path.join(dir, "config"), JSON.stringify({ ...cfg, version: 3 }));
+      await expect(Repository.open(t, { create: false })).rejects.toThrow(/format version 3; this backplan reads version 2/);
+      await writeFile(path.join(dir, "config"), JSON.stringify({ ...cfg, version: 1 }));
+      const old = await Repository.open(t, { create: false }).catch((e: unknown) => e);
+      expect(old).toBeInstanceOf(UserError);
+      expect((old as UserError).hint).toMatch(/one object per chunk.*new, empty location/);
       await writeFile(path.join(dir, "config"), JSON.stringify({ format: "restic" }));
       await expect(Repository.open(t, { create: true })).rejects.toBeInstanceOf(UserError);
       await writeFile(path.join(dir, "config"), "garbage");
@@ -101,13 +112,19 @@ describe("Repository", () => {
         const root = path.join(dir, pass ? "enc" : "plain");
         const repo = await Repository.open(new LocalTarget("nas", root), { create: true, ...(pass ? { passphrase: pass } : {}) });
         const { id } = await repo.putChunk(seededBytes(100_000, "t"));
-        const file = path.join(root, "data", id.slice(0, 2), id);
+        const other = await repo.putChunk(seededBytes(50_000, "u"));
+        await repo.flushPacks();
+        const loc = (await repo.locateChunk(id))!;
+        const file = path.join(root, loc.key);
         const bytes = await readFile(file);
-        bytes[bytes.length >> 1]! ^= 0x01;
+        bytes[loc.offset + (loc.length >> 1)]! ^= 0x01;
         await writeFile(file, bytes);
-        const err = await repo.getChunk(id).catch((e: unknown) => e);
+        const fresh = (await Repository.open(new LocalTarget("nas", root), { create: false, ...(pass ? { passphrase: pass } : {}) }))!;
+        const err = await fresh.getChunk(id).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(IntegrityError);
-        expect((err as Error).message).toContain(`data/${id.slice(0, 2)}/${id}`);
+        expect((err as Error).message).toContain(id);
+        expect((err as Error).message).toContain(loc.key);
+        expect((await fresh.getChunk(other.id)).length).toBe(50_000); // the rest of the pack is fine
       }
     }));
 });

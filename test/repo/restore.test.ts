@@ -131,9 +131,10 @@ describe("restore", () => {
         const s = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }));
         const m = await repo.readSnapshot(s.id);
         const id = m.entries[0]!.chunks![0]!;
-        const file = path.join(root, "data", id.slice(0, 2), id);
+        const loc = (await repo.locateChunk(id))!;
+        const file = path.join(root, loc.key);
         const bytes = await readFile(file);
-        bytes[20]! ^= 0x40;
+        bytes[loc.offset + 20]! ^= 0x40;
         await writeFile(file, bytes);
         const out = path.join(dir, `out-${pass ?? "plain"}`);
         await expect(restoreSnapshots(repo, [m], out)).rejects.toBeInstanceOf(IntegrityError);

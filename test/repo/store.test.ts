@@ -46,8 +46,12 @@ describe("storeSnapshot", () => {
       expect(s1.stats.files).toBe(6);
       expect(s1.stats.chunksNew).toBeGreaterThan(5);
       expect(s1.stats.bytes).toBe(5 * 3 * MiB + 10000 + 6);
-      expect(target.chunkPuts.length).toBe(s1.stats.chunksNew);
+      // 15 MiB of new chunks in 8 MiB packs: two pack objects, not one per chunk.
+      expect(target.chunkPuts.length).toBe(2);
       expect(new Set(target.chunkPuts.map((p) => p.key)).size).toBe(target.chunkPuts.length); // never twice
+      const m1 = await repo.readSnapshot(s1.id);
+      const packs = new Set(await Promise.all(m1.entries.flatMap((e) => e.chunks ?? []).map(async (c) => (await repo.locateChunk(c))!.key)));
+      expect([...packs].sort()).toEqual(target.chunkPuts.map((p) => p.key).sort());
       expect(await repo.listSnapshotIds()).toEqual([s1.id]);
       target.reset();
       const s2 = await storeSnapshot(repo, await captureDir(data, { sub: "uploads", live: true }));

@@ -194,6 +194,7 @@ async function captureAndStore(
           onProgress: (p: { bytesDone: number; bytesTotal?: number }) =>
             deps.emit({ type: "progress", action, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) }),
         });
+        deps.catalog.flushStatCache();
         deps.catalog.rememberSnapshot(action.target, summary);
         result.created.set(action.address, summary.id);
         result.done.push(action);

@@ -62,6 +62,9 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResul
   return result;
 }
 
+/** `.backplan/staging`: one copy of each SQLite database (src/capture/staging.ts). */
+const stagingRoot = (stateDir: string) => path.join(stateDir, "staging");
+
 const isSnapshot = (a: Action): a is SnapshotAction => a.type === "snapshot";
 const isPrune = (a: Action): a is PruneAction => a.type === "prune";
 const isVerify = (a: Action): a is VerifyAction => a.type === "verify";
@@ -165,13 +168,17 @@ async function captureAndStore(
     for (const a of actions) fail(result, deps.emit, a, new BugError(`unknown component ${componentName}`));
     return;
   }
-  const staging = await mkdtemp(path.join(os.tmpdir(), "backplan-capture-"));
+  // With a state folder, SQLite copies stay in .backplan/staging and are reused while unchanged;
+  // an in-memory catalog remembers nothing, so they go to a temp folder removed afterwards.
+  const stateDir = deps.catalog.stateDir;
+  const tempStaging = stateDir === undefined ? await mkdtemp(path.join(os.tmpdir(), "backplan-capture-")) : undefined;
+  const staging = stateDir !== undefined ? { stagingDir: stagingRoot(stateDir), reuse: deps.catalog } : { stagingDir: tempStaging! };
   let captured: CapturedComponent | undefined;
   try {
     deps.emit({ type: "capture-start", instance: instance.name, component: componentName });
     const t0 = Date.now();
     try {
-      captured = await captureComponent(instance.name, root, component, { stagingDir: staging });
+      captured = await captureComponent(instance.name, root, component, staging);
     } catch (err) {
       for (const a of actions) fail(result, deps.emit, a, err);
       return;
@@ -211,7 +218,7 @@ async function captureAndStore(
     }));
   } finally {
     await captured?.cleanup();
-    await rm(staging, { recursive: true, force: true });
+    if (tempStaging !== undefined) await rm(tempStaging, { recursive: true, force: true });
   }
 }
 

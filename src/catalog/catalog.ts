@@ -3,14 +3,16 @@
  * only record. Deleting `.backplan/` loses nothing: snapshots are re-read from the targets and
  * the stat cache is rebuilt by reading files once more.
  *
- * Holds: the stat cache (unchanged files are not read again), summaries of immutable snapshot
- * manifests per target (so `plan` reads each manifest once), the run history, and the spec text
- * of the last successful apply (redacted) for the plan's "what changed" diff.
+ * Holds: the stat cache (unchanged files are not read again), what each staged SQLite copy in
+ * `.backplan/staging` holds (so an unchanged database is not copied again), summaries of
+ * immutable snapshot manifests per target (so `plan` reads each manifest once), the run history,
+ * and the spec text of the last successful apply (redacted) for the plan's "what changed" diff.
  */
 import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import type { ChunkRef, SnapshotSummary, StatCache, StatKey } from "../repo/types.js";
+import type { FileStamp, SqliteCaptureKey, SqliteCaptureRecord, SqliteCaptureRecords } from "../capture/types.js";
 import { UserError } from "../errors.js";
 
 export interface RunRecord {
@@ -43,6 +45,16 @@ CREATE TABLE IF NOT EXISTS applied_spec (
 CREATE TABLE IF NOT EXISTS capture_bytes (
   key TEXT PRIMARY KEY, bytes INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS staged_sqlite (
+  instance TEXT NOT NULL, component TEXT NOT NULL, path TEXT NOT NULL,
+  live_path TEXT NOT NULL,
+  db_size INTEGER NOT NULL, db_mtime_ms REAL NOT NULL, db_ino INTEGER NOT NULL, db_ctime_ms REAL NOT NULL,
+  wal_size INTEGER, wal_mtime_ms REAL, wal_ino INTEGER, wal_ctime_ms REAL,
+  started_ms REAL NOT NULL,
+  staged_path TEXT NOT NULL,
+  staged_size INTEGER NOT NULL, staged_mtime_ms REAL NOT NULL, staged_ino INTEGER NOT NULL, staged_ctime_ms REAL NOT NULL,
+  PRIMARY KEY (instance, component, path)
+);
 `;
 
 /** Stat-cache sets buffered before they are written in one transaction. */
@@ -58,7 +70,7 @@ interface StatRow {
 
 const statId = (key: { instance: string; path: string }) => `${key.instance}\0${key.path}`;
 
-export class Catalog implements StatCache {
+export class Catalog implements StatCache, SqliteCaptureRecords {
   /** Compiled once per catalog: preparing a statement costs more than running most of them. */
   private readonly statements = new Map<string, Database.Statement>();
   /** Stat-cache sets not yet written, by statId; see set(). */
@@ -156,6 +168,40 @@ export class Catalog implements StatCache {
       for (const r of rows) ins.run(r.instance, r.path, r.size, r.mtime_ms, r.ino, r.ctime_ms, r.chunks);
     })();
     this.pendingStats.clear();
+  }
+
+  // --- staged SQLite copies (src/capture/sqlite-reuse.ts) --------------------------------------
+  sqliteCapture(key: SqliteCaptureKey): SqliteCaptureRecord | undefined {
+    const r = this.sql("SELECT * FROM staged_sqlite WHERE instance = ? AND component = ? AND path = ?").get(key.instance, key.component, key.path) as
+      | Record<string, number | string | null>
+      | undefined;
+    if (!r) return undefined;
+    const stamp = (p: string): FileStamp | undefined =>
+      r[`${p}_size`] === null ? undefined : { size: Number(r[`${p}_size`]), mtimeMs: Number(r[`${p}_mtime_ms`]), ino: Number(r[`${p}_ino`]), ctimeMs: Number(r[`${p}_ctime_ms`]) };
+    const wal = stamp("wal");
+    return {
+      livePath: String(r.live_path),
+      db: stamp("db")!,
+      ...(wal ? { wal } : {}),
+      startedMs: Number(r.started_ms),
+      stagedPath: String(r.staged_path),
+      staged: stamp("staged")!,
+    };
+  }
+
+  rememberSqliteCapture(key: SqliteCaptureKey, rec: SqliteCaptureRecord): void {
+    const s = (f: FileStamp | undefined) => [f?.size ?? null, f?.mtimeMs ?? null, f?.ino ?? null, f?.ctimeMs ?? null];
+    this.sql("INSERT OR REPLACE INTO staged_sqlite VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
+      key.instance,
+      key.component,
+      key.path,
+      rec.livePath,
+      ...s(rec.db),
+      ...s(rec.wal),
+      rec.startedMs,
+      rec.stagedPath,
+      ...s(rec.staged),
+    );
   }
 
   // --- snapshot summaries (manifests are immutable, so caching them by id is always safe) ---

@@ -17,6 +17,7 @@ import { storeSnapshot } from "../repo/store.js";
 import { forgetSnapshots, gc } from "../repo/prune.js";
 import { verifySnapshot } from "../repo/verify.js";
 import { captureComponent } from "../capture/index.js";
+import { pruneStaging } from "../capture/staging.js";
 import type { CapturedComponent } from "../capture/types.js";
 import { resolveVolume, withColdWindow } from "../docker/index.js";
 import { BugError, describeError, UserError } from "../errors.js";
@@ -47,6 +48,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResul
   const repos = new RepoCache(deps);
 
   try {
+    await tidyStaging(deps);
     await runSnapshots(plan.actions.filter(isSnapshot), deps, repos, result);
     await runPrunes(plan.actions.filter(isPrune), deps, repos, result);
     await runVerifies(plan.actions.filter(isVerify), deps, repos, result);
@@ -60,6 +62,21 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResul
     });
   }
   return result;
+}
+
+/**
+ * Drops staged copies the spec no longer needs (see pruneStaging). Best effort: a copy that
+ * cannot be removed now only costs disk, and the next apply tries again.
+ */
+async function tidyStaging(deps: ApplyDeps): Promise<void> {
+  if (deps.catalog.stateDir === undefined) return;
+  const wanted = new Map(
+    Object.values(deps.spec.instances).map((i) => [
+      i.name,
+      new Set(Object.values(i.components).filter((c) => c.enabled && c.kind !== "files").map((c) => c.name)),
+    ]),
+  );
+  await pruneStaging(stagingRoot(deps.catalog.stateDir), wanted).catch(() => undefined);
 }
 
 /** `.backplan/staging`: one copy of each SQLite database (src/capture/staging.ts). */

@@ -69,3 +69,15 @@ export function stagingError(err: unknown, file: string): unknown {
   });
 }
 
+/**
+ * Removes the copies of components the spec no longer stages (removed, renamed, disabled, now
+ * `kind: files`): users' data with no purpose left. `wanted`: instance → component names.
+ */
+export async function pruneStaging(root: string, wanted: Map<string, Set<string>>): Promise<void> {
+  const drop = (p: string) => rm(p, { recursive: true, force: true });
+  for (const instance of await readdir(root).catch(() => [])) {
+    const keep = wanted.get(instance);
+    if (!keep) await drop(path.join(root, instance));
+    else for (const name of await readdir(path.join(root, instance)).catch(() => [])) if (!keep.has(name)) await drop(path.join(root, instance, name));
+  }
+}

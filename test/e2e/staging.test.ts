@@ -4,7 +4,7 @@
  * costs nothing but a fresh copy.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lstat, readdir, rm, utimes } from "node:fs/promises";
+import { lstat, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { runCli } from "../helpers/cli.js";
@@ -77,5 +77,12 @@ describe("apply with the persistent staging area", () => {
     await apply("2026-11-25T02:00:00Z");
     expect((await lstat(stagedDb())).isFile()).toBe(true);
     expect((await lstat(stagedChroma())).isFile()).toBe(true);
+  });
+
+  it("removes the copy of a component that is disabled", async () => {
+    const spec = await readFile(ws.spec, "utf8");
+    await writeFile(ws.spec, spec.replace("    path: ./data\n", "    path: ./data\n    components: { webui.db: { enabled: false } }\n"));
+    await apply("2026-11-26T02:00:00Z");
+    expect(await readdir(staging())).toEqual(["vector_db"]);
   });
 });

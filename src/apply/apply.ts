@@ -17,6 +17,7 @@ import { storeSnapshot } from "../repo/store.js";
 import { forgetSnapshots, gc } from "../repo/prune.js";
 import { verifySnapshot } from "../repo/verify.js";
 import { captureComponent } from "../capture/index.js";
+import { pruneStaging } from "../capture/staging.js";
 import type { CapturedComponent } from "../capture/types.js";
 import { resolveVolume, withColdWindow } from "../docker/index.js";
 import { BugError, describeError, UserError } from "../errors.js";
@@ -47,6 +48,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResul
   const repos = new RepoCache(deps);
 
   try {
+    await tidyStaging(deps);
     await runSnapshots(plan.actions.filter(isSnapshot), deps, repos, result);
     await runPrunes(plan.actions.filter(isPrune), deps, repos, result);
     await runVerifies(plan.actions.filter(isVerify), deps, repos, result);
@@ -61,6 +63,24 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResul
   }
   return result;
 }
+
+/**
+ * Drops staged copies the spec no longer needs (see pruneStaging). Best effort: a copy that
+ * cannot be removed now only costs disk, and the next apply tries again.
+ */
+async function tidyStaging(deps: ApplyDeps): Promise<void> {
+  if (deps.catalog.stateDir === undefined) return;
+  const wanted = new Map(
+    Object.values(deps.spec.instances).map((i) => [
+      i.name,
+      new Set(Object.values(i.components).filter((c) => c.enabled && c.kind !== "files").map((c) => c.name)),
+    ]),
+  );
+  await pruneStaging(stagingRoot(deps.catalog.stateDir), wanted).catch(() => undefined);
+}
+
+/** `.backplan/staging`: one copy of each SQLite database (src/capture/staging.ts). */
+const stagingRoot = (stateDir: string) => path.join(stateDir, "staging");
 
 const isSnapshot = (a: Action): a is SnapshotAction => a.type === "snapshot";
 const isPrune = (a: Action): a is PruneAction => a.type === "prune";
@@ -165,13 +185,17 @@ async function captureAndStore(
     for (const a of actions) fail(result, deps.emit, a, new BugError(`unknown component ${componentName}`));
     return;
   }
-  const staging = await mkdtemp(path.join(os.tmpdir(), "backplan-capture-"));
+  // With a state folder, SQLite copies stay in .backplan/staging and are reused while unchanged;
+  // an in-memory catalog remembers nothing, so they go to a temp folder removed afterwards.
+  const stateDir = deps.catalog.stateDir;
+  const tempStaging = stateDir === undefined ? await mkdtemp(path.join(os.tmpdir(), "backplan-capture-")) : undefined;
+  const staging = stateDir !== undefined ? { stagingDir: stagingRoot(stateDir), reuse: deps.catalog } : { stagingDir: tempStaging! };
   let captured: CapturedComponent | undefined;
   try {
     deps.emit({ type: "capture-start", instance: instance.name, component: componentName });
     const t0 = Date.now();
     try {
-      captured = await captureComponent(instance.name, root, component, { stagingDir: staging });
+      captured = await captureComponent(instance.name, root, component, staging);
     } catch (err) {
       for (const a of actions) fail(result, deps.emit, a, err);
       return;
@@ -194,6 +218,7 @@ async function captureAndStore(
           onProgress: (p: { bytesDone: number; bytesTotal?: number }) =>
             deps.emit({ type: "progress", action, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) }),
         });
+        deps.catalog.flushStatCache();
         deps.catalog.rememberSnapshot(action.target, summary);
         result.created.set(action.address, summary.id);
         result.done.push(action);
@@ -210,7 +235,7 @@ async function captureAndStore(
     }));
   } finally {
     await captured?.cleanup();
-    await rm(staging, { recursive: true, force: true });
+    if (tempStaging !== undefined) await rm(tempStaging, { recursive: true, force: true });
   }
 }
 

@@ -7,20 +7,25 @@
  * be newer than it; Chroma tolerates index files ahead of or behind its queue better than a torn
  * database, and `consistency: cold` (the application stopped) makes the pair exact.
  */
-import { lstat, mkdir } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { captureSqlite } from "./sqlite.js";
+import { captureSqlite, type SqliteCaptureOptions } from "./sqlite.js";
 import { normaliseRel, walkFiles, type WalkOptions, type WalkResult } from "./files.js";
 
 export const CHROMA_DB = "chroma.sqlite3";
 const SIDECARS = ["-wal", "-shm", "-journal"].map((s) => CHROMA_DB + s);
 
+export interface ChromaOptions extends WalkOptions {
+  reuse?: SqliteCaptureOptions["reuse"];
+}
+
+/** Stages the database as `<stagingDir>/chroma.sqlite3` (the folder must exist). */
 export async function captureChroma(
   instanceRoot: string,
   componentPath: string,
-  stagingRoot: string,
-  opts: WalkOptions = {},
+  stagingDir: string,
+  opts: ChromaOptions = {},
 ): Promise<WalkResult> {
   const rel = normaliseRel(componentPath);
   const absDir = path.join(instanceRoot, ...rel.split("/").filter(Boolean));
@@ -33,13 +38,15 @@ export async function captureChroma(
     });
   }
 
-  const walked = await walkFiles(instanceRoot, rel, opts);
+  const { reuse, ...walkOpts } = opts;
+  const walked = await walkFiles(instanceRoot, rel, walkOpts);
   const skip = new Set([dbRel, ...SIDECARS.map((s) => (rel === "" ? s : `${rel}/${s}`))]);
   const entries = walked.entries.filter((e) => !skip.has(e.path));
 
-  const staged = path.join(stagingRoot, ...dbRel.split("/"));
-  await mkdir(path.dirname(staged), { recursive: true });
-  const dbEntry = await captureSqlite(absDb, dbRel, staged, opts.signal ? { signal: opts.signal } : {});
+  const dbEntry = await captureSqlite(absDb, dbRel, path.join(stagingDir, CHROMA_DB), {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(reuse ? { reuse } : {}),
+  });
   entries.push(dbEntry);
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { entries, warnings: walked.warnings };

@@ -6,27 +6,35 @@
  * consistency beyond SQLite's own snapshot. A cold capture is the same call made inside a stop
  * window — `withColdWindow(compose, () => captureComponent(...))` in src/docker stops the Compose
  * service, runs the captures of all the instance's cold components, and always starts it again.
- * The result's `consistency` just records which of the two the caller asked for.
+ * The result's `consistency` just records which of the two the caller asked for. A staged copy
+ * made hot may be reused by a cold capture, and the other way round: it is reused only while the
+ * database is byte-for-byte what was copied, and the copy of a database is the same either way.
  */
-import { lstat, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import type { Component } from "../spec/types.js";
 import { UserError } from "../errors.js";
-import type { CapturedComponent } from "./types.js";
+import type { CapturedComponent, SqliteCaptureRecords } from "./types.js";
 import { captureSqlite } from "./sqlite.js";
-import { captureChroma } from "./chroma.js";
+import { CHROMA_DB, captureChroma } from "./chroma.js";
 import { normaliseRel, walkFiles, type WalkResult } from "./files.js";
 import { captureFsError, errnoCode } from "./fs-errors.js";
+import { openStaging } from "./staging.js";
 
-export type { CaptureEntry, CapturedComponent } from "./types.js";
+export type { CaptureEntry, CapturedComponent, SqliteCaptureRecords } from "./types.js";
 export { captureSqlite } from "./sqlite.js";
 export { captureChroma } from "./chroma.js";
 export { walkFiles } from "./files.js";
 export { captureFsError } from "./fs-errors.js";
 
 export interface CaptureOptions {
-  /** A folder the caller owns; the capture makes its own subfolder in it, removed by cleanup(). */
+  /**
+   * Where SQLite copies are staged (./staging.ts). Without `reuse`: a folder the caller owns;
+   * the capture makes its own subfolder in it, removed by cleanup(). With `reuse`: the persistent
+   * staging area, `.backplan/staging`; copies stay there and `reuse` remembers what each holds.
+   */
   stagingDir: string;
+  reuse?: SqliteCaptureRecords;
   signal?: AbortSignal;
 }
 
@@ -41,34 +49,33 @@ export async function captureComponent(
   const abs = rel === "" ? instanceRoot : path.join(instanceRoot, ...rel.split("/"));
   await mustExist(abs, instanceName, component);
 
-  await mkdir(opts.stagingDir, { recursive: true });
-  const staging = await mkdtemp(path.join(opts.stagingDir, `${component.name.replace(/[^\w.-]/g, "_")}-`));
-  const cleanup = async () => rm(staging, { recursive: true, force: true });
-  const walkOpts = { include: component.include, exclude: component.exclude, ...(opts.signal ? { signal: opts.signal } : {}) };
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const walkOpts = { include: component.include, exclude: component.exclude, ...signal };
+  const reuse = opts.reuse ? { reuse: { records: opts.reuse, instance: instanceName, component: component.name } } : {};
 
   let result: WalkResult;
-  try {
-    switch (component.kind) {
-      case "sqlite": {
-        const staged = path.join(staging, ...rel.split("/"));
-        await mkdir(path.dirname(staged), { recursive: true });
-        result = { entries: [await captureSqlite(abs, rel, staged, opts.signal ? { signal: opts.signal } : {})], warnings: [] };
-        break;
-      }
-      case "chroma":
-        result = await captureChroma(instanceRoot, rel, staging, walkOpts);
-        break;
-      case "files":
-        result = await walkFiles(instanceRoot, rel, walkOpts);
-        break;
-      default: {
-        const kind: never = component.kind;
-        throw new UserError(`component "${component.name}" has an unknown kind "${String(kind)}"`);
-      }
+  let cleanup = async () => {};
+  if (component.kind === "files") {
+    // Read live by the store: nothing to stage.
+    result = await walkFiles(instanceRoot, rel, walkOpts);
+  } else if (component.kind === "sqlite" || component.kind === "chroma") {
+    const staging = await openStaging(opts.stagingDir, instanceName, component.name, opts.reuse !== undefined);
+    cleanup = staging.cleanup;
+    const stagedName = component.kind === "chroma" ? CHROMA_DB : path.basename(abs);
+    try {
+      result =
+        component.kind === "chroma"
+          ? await captureChroma(instanceRoot, rel, staging.dir, { ...walkOpts, ...reuse })
+          : { entries: [await captureSqlite(abs, rel, path.join(staging.dir, stagedName), { ...signal, ...reuse })], warnings: [] };
+      await staging.keepOnly(stagedName);
+    } catch (err) {
+      // A persistent folder keeps the last good copy: a failed capture never replaced it.
+      await staging.cleanup();
+      throw err;
     }
-  } catch (err) {
-    await cleanup();
-    throw err;
+  } else {
+    const kind: never = component.kind;
+    throw new UserError(`component "${component.name}" has an unknown kind "${String(kind)}"`);
   }
 
   return {

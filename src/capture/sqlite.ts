@@ -10,12 +10,20 @@
  * The source is opened read-only but not `immutable`, so SQLite reads the -wal through the
  * -shm index like any reader, and a read-only connection never checkpoints the application's
  * files on close.
+ *
+ * The copy is made under a temp name beside the staged file and renamed over it only once it
+ * passed integrity_check, so a failed capture never destroys the last good copy. With `reuse`,
+ * an unchanged database is not copied at all (the rule is in ./sqlite-reuse.ts).
  */
-import { lstat, open, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { lstat, open, rename, rm, utimes } from "node:fs/promises";
+import path from "node:path";
 import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
-import type { CaptureEntry } from "./types.js";
+import type { CaptureEntry, FileStamp, SqliteCaptureRecords } from "./types.js";
 import { captureFsError, errnoCode } from "./fs-errors.js";
+import { type LiveDatabase, newestMtime, reusableCopy, stampOf } from "./sqlite-reuse.js";
+import { stagingError } from "./staging.js";
 
 export interface SqliteCaptureOptions {
   signal?: AbortSignal;
@@ -25,9 +33,13 @@ export interface SqliteCaptureOptions {
   pagesPerStep?: number;
   /** Measured figures, for benchmarks and logs. */
   onStats?: (s: SqliteCaptureStats) => void;
+  /** Reuse the staged copy while the database is unchanged since the capture recorded here. */
+  reuse?: { records: SqliteCaptureRecords; instance: string; component: string };
 }
 
 export interface SqliteCaptureStats {
+  /** The staged copy was reused: no backup, no integrity_check (the other figures are 0). */
+  reused: boolean;
   pages: number;
   steps: number;
   /** Times the backup started over; stays 0 because the read snapshot is held. */
@@ -40,8 +52,11 @@ const MAGIC = "SQLite format 3\0";
 
 /**
  * Copies the database at `absPath` into `stagedFile` (a single self-contained file in
- * rollback-journal mode), checks it with `PRAGMA integrity_check`, and returns its entry.
- * `relPath` is the entry path relative to the instance root.
+ * rollback-journal mode, mode 0600), checks it with `PRAGMA integrity_check`, and returns its
+ * entry. `relPath` is the entry path relative to the instance root. The staged file's mtime is
+ * set to the live database's (the newer of it and its -wal, the entry's mtime as always; utimes
+ * keeps it to the microsecond), and the entry takes the copy's own stat, so the two agree exactly
+ * for the stat cache.
  */
 export async function captureSqlite(
   absPath: string,
@@ -49,15 +64,76 @@ export async function captureSqlite(
   stagedFile: string,
   opts: SqliteCaptureOptions = {},
 ): Promise<CaptureEntry> {
+  const startedMs = Date.now();
+  // Before the backup: a commit after this stat must make the next capture see a difference.
   const live = await statDatabase(absPath);
-  await rm(stagedFile, { force: true });
-  const stats: SqliteCaptureStats = { pages: 0, steps: 0, restarts: 0, backupMs: 0, integrityMs: 0 };
+  const key = opts.reuse && { instance: opts.reuse.instance, component: opts.reuse.component, path: relPath };
+  const stats: SqliteCaptureStats = { reused: false, pages: 0, steps: 0, restarts: 0, backupMs: 0, integrityMs: 0 };
 
+  const kept = key && (await reusableCopy(opts.reuse!.records.sqliteCapture(key), live, stagedFile));
+  if (kept) {
+    opts.onStats?.({ ...stats, reused: true });
+    return stagedEntry(relPath, stagedFile, live, kept);
+  }
+
+  const tmp = path.join(path.dirname(stagedFile), `.${path.basename(stagedFile)}.tmp-${randomBytes(6).toString("hex")}`);
+  let recorded: LiveDatabase;
+  try {
+    await backupInto(tmp, live, opts, stats);
+    recorded = await settledStamps(live);
+    const t1 = performance.now();
+    await finishStagedCopy(tmp, absPath);
+    stats.integrityMs = performance.now() - t1;
+    const mtime = newestMtime(live) / 1000;
+    await utimes(tmp, mtime, mtime);
+    await rename(tmp, stagedFile);
+  } catch (err) {
+    await removeCopy(tmp);
+    throw err;
+  }
+  opts.onStats?.(stats);
+
+  const staged = stampOf(await lstat(stagedFile));
+  if (key) {
+    const { db, wal } = recorded;
+    opts.reuse!.records.rememberSqliteCapture(key, { livePath: absPath, db, ...(wal ? { wal } : {}), startedMs, stagedPath: stagedFile, staged });
+  }
+  return stagedEntry(relPath, stagedFile, live, staged);
+}
+
+/**
+ * Marked live, with the copy's inode and ctime: the store then remembers its chunks in the stat
+ * cache, and an unchanged copy (same path, inode, mtime, ctime) is not read again.
+ */
+function stagedEntry(relPath: string, stagedFile: string, live: LiveDatabase, staged: FileStamp): CaptureEntry {
+  return {
+    path: relPath,
+    type: "file",
+    source: stagedFile,
+    sqlite: true,
+    size: staged.size,
+    mode: live.mode & 0o7777,
+    mtimeMs: staged.mtimeMs,
+    live: true,
+    ino: staged.ino,
+    ctimeMs: staged.ctimeMs,
+  };
+}
+
+/** The online backup of `live` into the new file `dest`; see the header comment. */
+async function backupInto(dest: string, live: LiveDatabase, opts: SqliteCaptureOptions, stats: SqliteCaptureStats): Promise<void> {
+  // Created here, 0600, before SQLite writes a byte: the copy holds the users' data. SQLite gives
+  // its journal the same mode.
+  try {
+    await (await open(dest, "wx", 0o600)).close();
+  } catch (err) {
+    throw stagingError(err, dest);
+  }
   let src: Database.Database;
   try {
-    src = new Database(absPath, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 15_000 });
+    src = new Database(live.path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 15_000 });
   } catch (err) {
-    throw sqliteError(err, absPath);
+    throw sqliteError(err, live.path);
   }
   const t0 = performance.now();
   try {
@@ -66,7 +142,7 @@ export async function captureSqlite(
     src.prepare("SELECT count(*) FROM sqlite_schema").get();
     let lastRemaining = Infinity;
     const pagesPerStep = opts.pagesPerStep ?? 2048;
-    const done = await src.backup(stagedFile, {
+    const done = await src.backup(dest, {
       progress: ({ remainingPages }) => {
         opts.signal?.throwIfAborted();
         if (remainingPages > lastRemaining) stats.restarts++;
@@ -78,33 +154,35 @@ export async function captureSqlite(
     stats.pages = done.totalPages;
     src.exec("COMMIT");
   } catch (err) {
-    await rm(stagedFile, { force: true });
     if (opts.signal?.aborted) throw opts.signal.reason;
-    throw sqliteError(err, absPath);
+    // Only the copy can be full: the source is open read-only.
+    if (errnoCode(err) === "SQLITE_FULL") throw stagingError(err, dest);
+    throw sqliteError(err, live.path);
   } finally {
     src.close();
   }
   stats.backupMs = performance.now() - t0;
-
-  const t1 = performance.now();
-  await finishStagedCopy(stagedFile, absPath);
-  stats.integrityMs = performance.now() - t1;
-  opts.onStats?.(stats);
-
-  const staged = await lstat(stagedFile);
-  return {
-    path: relPath,
-    type: "file",
-    source: stagedFile,
-    sqlite: true,
-    size: staged.size,
-    mode: live.mode & 0o7777,
-    mtimeMs: live.mtimeMs,
-  };
 }
 
-/** Checks the live file is there and looks like SQLite; returns its mode and newest mtime (db or -wal). */
-async function statDatabase(absPath: string): Promise<{ mode: number; mtimeMs: number }> {
+/**
+ * The stamps to record. Running as root, SQLite chowns the -wal to the database's owner when it
+ * opens it (a no-op chown, but it moves the ctime): our own read changed the -wal's ctime. A file
+ * whose size, mtime and inode are as they were before the backup was not written since, so its
+ * ctime now is the one the next capture must find; anything else keeps the stamp from before,
+ * which the next capture will not match.
+ */
+async function settledStamps(before: LiveDatabase): Promise<LiveDatabase> {
+  const settle = async (file: string, old: FileStamp | undefined) => {
+    const st = old && (await lstat(file).catch(() => undefined));
+    return st && st.size === old.size && st.mtimeMs === old.mtimeMs && st.ino === old.ino ? stampOf(st) : old;
+  };
+  const db = (await settle(before.path, before.db))!;
+  const wal = await settle(`${before.path}-wal`, before.wal);
+  return { ...before, db, ...(wal ? { wal } : {}) };
+}
+
+/** Checks the live file is there and looks like SQLite; returns its mode and the stamps of it and its -wal. */
+async function statDatabase(absPath: string): Promise<LiveDatabase> {
   let st;
   try {
     st = await lstat(absPath);
@@ -129,9 +207,9 @@ async function statDatabase(absPath: string): Promise<{ mode: number; mtimeMs: n
     }
     if (header.toString("latin1") !== MAGIC) throw notSqlite(absPath);
   }
-  // The newest committed data may live only in the -wal: its mtime is the database's real age.
+  // The newest committed data may live only in the -wal: its stats tell a change as well.
   const wal = await lstat(`${absPath}-wal`).catch(() => undefined);
-  return { mode: st.mode, mtimeMs: Math.max(st.mtimeMs, wal?.mtimeMs ?? 0) };
+  return { path: absPath, mode: st.mode, db: stampOf(st), ...(wal?.isFile() ? { wal: stampOf(wal) } : {}) };
 }
 
 /** Makes the staged copy a single rollback-journal file and proves it is intact. */
@@ -143,6 +221,7 @@ async function finishStagedCopy(stagedFile: string, livePath: string): Promise<v
     copy.pragma("journal_mode = DELETE");
     result = (copy.pragma("integrity_check", { simple: false }) as { integrity_check: string }[]).map((r) => r.integrity_check);
   } catch (err) {
+    if (errnoCode(err) === "SQLITE_FULL") throw stagingError(err, stagedFile);
     // Damage bad enough that SQLite refuses to read the copy at all.
     result = [(err as Error).message];
   } finally {
@@ -151,7 +230,6 @@ async function finishStagedCopy(stagedFile: string, livePath: string): Promise<v
   await rm(`${stagedFile}-wal`, { force: true });
   await rm(`${stagedFile}-shm`, { force: true });
   if (result.length !== 1 || result[0] !== "ok") {
-    await rm(stagedFile, { force: true });
     throw new UserError(
       `the online backup of ${livePath} failed PRAGMA integrity_check: ${result.slice(0, 5).join("; ")}`,
       {
@@ -161,6 +239,11 @@ async function finishStagedCopy(stagedFile: string, livePath: string): Promise<v
       },
     );
   }
+}
+
+/** A copy that did not make it, with whatever SQLite left beside it. */
+async function removeCopy(file: string): Promise<void> {
+  await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(file + s, { force: true })));
 }
 
 function notSqlite(absPath: string): UserError {

@@ -18,10 +18,12 @@ export interface CaptureEntry {
   source?: string;
   /**
    * True when `source` is the live file the application may still be writing: the store step
-   * re-checks size/mtime after reading and reads again (or reports) when it changed.
+   * re-checks size/mtime after reading and reads again (or reports) when it changed. Also set on
+   * the persistent staged copies of SQLite databases: the re-check costs a stat, and only entries
+   * marked so are remembered in the stat cache, which is what spares re-reading an unchanged copy.
    */
   live?: boolean;
-  /** For the stat cache: identity of the live file. Absent for staging copies. */
+  /** For the stat cache: identity of `source` (the live file, or the staged copy). */
   ino?: number;
   ctimeMs?: number;
   /** Symlinks: the link text, stored as is, never followed. */
@@ -43,6 +45,40 @@ export interface CapturedComponent {
   warnings: string[];
   startedAt: Date;
   finishedAt: Date;
-  /** Removes the staging folder. Idempotent. */
+  /** Removes a temporary staging folder (never the persistent staging area). Idempotent. */
   cleanup(): Promise<void>;
+}
+
+/** What tells a file's content apart without reading it: lstat fields. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  ctimeMs: number;
+}
+
+export interface SqliteCaptureKey {
+  instance: string;
+  component: string;
+  /** Entry path of the database, relative to the instance root. */
+  path: string;
+}
+
+/** The last successful capture of one SQLite database into the persistent staging area. */
+export interface SqliteCaptureRecord {
+  livePath: string;
+  /** The live database and its -wal (absent when there was none), stat'ed before the backup began. */
+  db: FileStamp;
+  wal?: FileStamp;
+  /** When that capture started (ms since the epoch, wall clock), taken before those stats. */
+  startedMs: number;
+  stagedPath: string;
+  /** The staged copy as it was left. */
+  staged: FileStamp;
+}
+
+/** Where those records are kept between runs: the catalog. */
+export interface SqliteCaptureRecords {
+  sqliteCapture(key: SqliteCaptureKey): SqliteCaptureRecord | undefined;
+  rememberSqliteCapture(key: SqliteCaptureKey, record: SqliteCaptureRecord): void;
 }

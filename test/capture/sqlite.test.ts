@@ -28,8 +28,12 @@ describe("captureSqlite on the demo webui.db", () => {
     const entry = await captureSqlite(demo.paths.webuiDb, "webui.db", staged);
 
     expect(entry).toMatchObject({ path: "webui.db", type: "file", source: staged, sqlite: true, mode: live.mode & 0o7777 });
-    expect(entry.size).toBe((await lstat(staged)).size);
-    expect(entry.ino).toBeUndefined(); // a staging copy: nothing for the stat cache
+    // The copy's own identity, so the store's stat cache knows it next time; users' data: 0600.
+    const copy = await lstat(staged);
+    expect(entry).toMatchObject({ size: copy.size, mtimeMs: copy.mtimeMs, ino: copy.ino, ctimeMs: copy.ctimeMs, live: true });
+    expect(copy.mode & 0o777).toBe(0o600);
+    // Its mtime is the live database's (the -wal's, which is newer), as the entry's always was.
+    expect(Math.abs(entry.mtimeMs - (await lstat(`${demo.paths.webuiDb}-wal`)).mtimeMs)).toBeLessThan(0.01);
     const ids = chatIds(staged);
     for (const id of demo.walOnlyRowIds) expect(ids).toContain(id);
     // A single self-contained file: no -wal/-shm beside it, rollback-journal mode.

@@ -1,0 +1,284 @@
+/**
+ * The persistent staging area: an unchanged SQLite database is not copied again, and the store's
+ * stat cache recognises the kept copy. Real files, a real catalog, a real local repository; the
+ * "application" is a connection held open in this process, as Open WebUI holds its own.
+ */
+import { lstat, mkdir, open, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { captureComponent, type CapturedComponent } from "../../src/capture/index.js";
+import { captureSqlite, type SqliteCaptureStats } from "../../src/capture/sqlite.js";
+import { Catalog } from "../../src/catalog/catalog.js";
+import { Repository } from "../../src/repo/repository.js";
+import { restoreSnapshots } from "../../src/repo/restore.js";
+import { storeSnapshot } from "../../src/repo/store.js";
+import type { StatCache } from "../../src/repo/types.js";
+import type { Component } from "../../src/spec/types.js";
+import { LocalTarget } from "../../src/targets/local.js";
+import { UserError } from "../../src/errors.js";
+import { chatIds, readDb, tempDir } from "../helpers/capture-fixtures.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let data: string;
+let live: string;
+let app: Database.Database;
+let catalog: Catalog;
+let stagingDir: string;
+let repo: Repository;
+
+const component = (over: Partial<Component> = {}): Component => ({
+  name: "webui.db",
+  kind: "sqlite",
+  path: "webui.db",
+  include: [],
+  exclude: [],
+  consistency: "hot",
+  enabled: true,
+  ...over,
+});
+
+const capture = (over: Partial<Component> = {}, signal?: AbortSignal) =>
+  captureComponent("openwebui", data, component(over), { stagingDir, reuse: catalog, ...(signal ? { signal } : {}) });
+
+/** Backs up the database by itself, with its stats; `reuse` as apply passes it. */
+async function captureWithStats(): Promise<SqliteCaptureStats> {
+  let stats: SqliteCaptureStats | undefined;
+  await mkdir(path.dirname(stagedPath()), { recursive: true });
+  await captureSqlite(live, "webui.db", stagedPath(), { reuse: { records: catalog, instance: "openwebui", component: "webui.db" }, onStats: (s) => (stats = s) });
+  return stats!;
+}
+
+const stagedPath = (name = "webui.db") => path.join(stagingDir, "openwebui", name, "webui.db");
+const stamp = async (file: string) => {
+  const st = await lstat(file);
+  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs };
+};
+const walStamp = () => stamp(`${live}-wal`);
+
+/** Moves the live files' mtimes a minute back, so no capture is within a second of a write. */
+async function backdate(): Promise<void> {
+  const t = Date.now() / 1000 - 60;
+  for (const f of [live, `${live}-wal`]) await utimes(f, t, t);
+}
+
+function insertChat(id: string): void {
+  app.prepare("INSERT INTO chat (id, body) VALUES (?, ?)").run(id, `chat ${id} `.repeat(40));
+}
+
+/** Stores `captured` with the catalog as stat cache, noting which paths it found there and which it set. */
+async function store(captured: CapturedComponent) {
+  const hits: string[] = [];
+  const sets: string[] = [];
+  const statCache: StatCache = {
+    get: (k) => {
+      const r = catalog.get(k);
+      if (r) hits.push(k.path);
+      return r;
+    },
+    set: (k, v) => {
+      sets.push(k.path);
+      catalog.set(k, v);
+    },
+  };
+  const summary = await storeSnapshot(repo, captured, { statCache });
+  catalog.flushStatCache();
+  return { summary, hits, sets };
+}
+
+async function restoredChatIds(snapshotId: string): Promise<string[]> {
+  const dest = path.join(dir, `restored-${snapshotId.slice(0, 8)}`);
+  await restoreSnapshots(repo, [await repo.readSnapshot(snapshotId)], dest);
+  return chatIds(path.join(dest, "webui.db"));
+}
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  data = path.join(dir, "data");
+  await mkdir(data);
+  live = path.join(data, "webui.db");
+  app = new Database(live);
+  app.pragma("journal_mode = WAL");
+  // Like a busy application between checkpoints: the newest commits live only in the -wal.
+  app.pragma("wal_autocheckpoint = 0");
+  app.exec("CREATE TABLE chat (id TEXT PRIMARY KEY, body TEXT)");
+  for (let i = 0; i < 300; i++) insertChat(`c${i}`);
+  await backdate();
+  catalog = await Catalog.open(path.join(dir, "spec"));
+  stagingDir = path.join(catalog.stateDir!, "staging");
+  repo = await Repository.open(new LocalTarget("nas", path.join(dir, "repo")), { create: true });
+});
+afterEach(async () => {
+  app.close();
+  catalog.close();
+  await cleanup();
+});
+
+describe("the persistent staging area", () => {
+  it("copies an unchanged database once: no online backup, and the store reads and writes nothing", async () => {
+    const first = await capture();
+    const staged = stagedPath();
+    expect(first.entries).toEqual([expect.objectContaining({ path: "webui.db", source: staged, sqlite: true, live: true })]);
+    const one = await store(first);
+    expect(one.sets).toEqual(["webui.db"]);
+    const copy = await stamp(staged);
+
+    const second = await capture();
+    // Same inode and ctime: nothing wrote the copy (a backup goes to a new file renamed over it).
+    expect(await stamp(staged)).toEqual(copy);
+    expect(second.entries).toEqual(first.entries);
+    const two = await store(second);
+    expect(two.hits).toEqual(["webui.db"]); // known by its stat...
+    expect(two.sets).toEqual([]); // ...so never read (a set follows every read)
+    expect(two.summary.stats).toMatchObject({ files: 1, chunksNew: 0, bytesWritten: 0 });
+    expect(await captureWithStats()).toMatchObject({ reused: true, steps: 0, pages: 0 });
+
+    // A cold capture (the application stopped) goes by the same rule.
+    const cold = await capture({ consistency: "cold" });
+    expect(cold.entries).toEqual(first.entries);
+    expect(await stamp(staged)).toEqual(copy);
+
+    // The copies are the users' data: only their owner may read them.
+    expect((await lstat(staged)).mode & 0o777).toBe(0o600);
+    for (const d of [stagingDir, path.dirname(path.dirname(staged)), path.dirname(staged)]) expect((await lstat(d)).mode & 0o777).toBe(0o700);
+    await first.cleanup(); // leaves the persistent copy
+    expect(await readdir(path.dirname(staged))).toEqual(["webui.db"]);
+  });
+
+  it("recaptures a commit that exists only in the -wal, and the restored database holds it", async () => {
+    await store(await capture());
+    const copy = await stamp(stagedPath());
+    const db = await stamp(live);
+    insertChat("wal-only");
+    expect(await stamp(live)).toEqual(db); // the database file itself did not change
+
+    const again = await capture();
+    expect((await stamp(stagedPath())).ino).not.toBe(copy.ino);
+    expect(chatIds(stagedPath())).toContain("wal-only");
+    const { summary } = await store(again);
+    expect(await restoredChatIds(summary.id)).toContain("wal-only");
+  });
+
+  it("recaptures a commit checkpointed into the database file, with the -wal emptied", async () => {
+    await capture();
+    expect((await walStamp()).size).toBeGreaterThan(0);
+    insertChat("checkpointed");
+    app.pragma("wal_checkpoint(TRUNCATE)");
+    expect((await walStamp()).size).toBe(0);
+
+    const again = await capture();
+    const { summary } = await store(again);
+    expect(await restoredChatIds(summary.id)).toContain("checkpointed");
+  });
+
+  it("recaptures when the last capture began within a second of the newest write, however unchanged", async () => {
+    insertChat("just now");
+    const walNow = await walStamp();
+    expect((await captureWithStats()).reused).toBe(false);
+    // Nothing changed since, but a write in that same mtime tick after our stat would look just
+    // like this: the copy cannot be trusted, so it is made again.
+    expect(await walStamp()).toMatchObject({ size: walNow.size, mtimeMs: walNow.mtimeMs, ino: walNow.ino });
+    expect((await captureWithStats()).reused).toBe(false);
+    // Once a capture began more than a second after the last write, its copy is reused.
+    await backdate();
+    expect((await captureWithStats()).reused).toBe(false);
+    expect((await captureWithStats()).reused).toBe(true);
+  });
+
+  it("recaptures when the staged copy was deleted or edited by hand, or .backplan/staging removed", async () => {
+    await capture();
+    await rm(stagedPath());
+    expect((await captureWithStats()).reused).toBe(false);
+    expect(chatIds(stagedPath())).toHaveLength(300);
+
+    const edit = new Database(stagedPath());
+    edit.exec("DELETE FROM chat WHERE id = 'c7'");
+    edit.close();
+    expect((await captureWithStats()).reused).toBe(false);
+    expect(chatIds(stagedPath())).toContain("c7");
+
+    // Same size, mtime put back: the ctime still tells.
+    const before = await stamp(stagedPath());
+    const fh = await open(stagedPath(), "r+");
+    await fh.write(Buffer.from("x"), 0, 1, before.size - 1);
+    await fh.close();
+    await utimes(stagedPath(), before.mtimeMs / 1000, before.mtimeMs / 1000);
+    expect((await captureWithStats()).reused).toBe(false);
+
+    await rm(stagingDir, { recursive: true });
+    const fresh = await capture();
+    expect(fresh.entries[0]!.source).toBe(stagedPath());
+    expect(chatIds(stagedPath())).toHaveLength(300);
+    expect((await captureWithStats()).reused).toBe(true);
+  });
+
+  it("keeps the last good copy when a fresh capture fails, and tidies the folder after the next success", async () => {
+    await capture();
+    const copy = await stamp(stagedPath());
+    insertChat("after the copy");
+    const ac = new AbortController();
+    ac.abort(new Error("stopped"));
+    await expect(capture({}, ac.signal)).rejects.toThrow("stopped");
+    expect(await stamp(stagedPath())).toEqual(copy);
+    expect(await readdir(path.dirname(stagedPath()))).toEqual(["webui.db"]); // no temp file left
+    expect(chatIds(stagedPath())).not.toContain("after the copy");
+
+    // A crashed run's temp file, and a copy under a name the component no longer uses.
+    await writeFile(path.join(path.dirname(stagedPath()), ".webui.db.tmp-0123456789ab"), "half a copy");
+    await writeFile(path.join(path.dirname(stagedPath()), "old-name.db"), "an old copy");
+    await capture();
+    expect(await readdir(path.dirname(stagedPath()))).toEqual(["webui.db"]);
+    expect(chatIds(stagedPath())).toContain("after the copy");
+  });
+
+  it("keeps the last good copy when the database turns out damaged", async () => {
+    app.pragma("wal_checkpoint(TRUNCATE)");
+    app.exec("CREATE INDEX chat_body ON chat (body)");
+    app.pragma("wal_checkpoint(TRUNCATE)");
+    await backdate();
+    await capture();
+    const copy = await stamp(stagedPath());
+    const pageSize = app.pragma("page_size", { simple: true }) as number;
+    const pages = app.pragma("page_count", { simple: true }) as number;
+    const fh = await open(live, "r+");
+    await fh.write(Buffer.alloc(pageSize), 0, pageSize, (pages - 2) * pageSize); // zero one b-tree page
+    await fh.close();
+
+    const err = await capture().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/failed PRAGMA integrity_check/);
+    expect(await stamp(stagedPath())).toEqual(copy);
+    expect(readDb(stagedPath(), (c) => c.pragma("integrity_check", { simple: true }))).toBe("ok");
+    expect(await readdir(path.dirname(stagedPath()))).toEqual(["webui.db"]);
+  });
+
+  it("gives two components whose databases have the same file name a copy each", async () => {
+    await mkdir(path.join(data, "other"));
+    const other = new Database(path.join(data, "other", "webui.db"));
+    other.exec("CREATE TABLE chat (id TEXT PRIMARY KEY, body TEXT); INSERT INTO chat VALUES ('other', 'x')");
+    other.close();
+    const t = Date.now() / 1000 - 60;
+    await utimes(path.join(data, "other", "webui.db"), t, t);
+
+    const a = await capture({ name: "a" });
+    const b = await capture({ name: "b", path: "other/webui.db" });
+    expect(a.entries[0]!.source).toBe(stagedPath("a"));
+    expect(b.entries[0]!.source).toBe(stagedPath("b"));
+    expect(chatIds(stagedPath("b"))).toEqual(["other"]);
+    const [sa, sb] = [await stamp(stagedPath("a")), await stamp(stagedPath("b"))];
+    await capture({ name: "a" });
+    await capture({ name: "b", path: "other/webui.db" });
+    expect([await stamp(stagedPath("a")), await stamp(stagedPath("b"))]).toEqual([sa, sb]);
+    expect(chatIds(stagedPath("a"))).toHaveLength(300);
+  });
+
+  it("without a state folder, copies into a temp folder every time and removes it", async () => {
+    const tmp = path.join(dir, "tmp");
+    const first = await captureComponent("openwebui", data, component(), { stagingDir: tmp });
+    const second = await captureComponent("openwebui", data, component(), { stagingDir: tmp });
+    expect(first.entries[0]!.source).not.toBe(second.entries[0]!.source);
+    for (const c of [first, second]) await c.cleanup();
+    expect(await readdir(tmp)).toEqual([]);
+  });
+});

@@ -102,7 +102,7 @@ export async function captureSqlite(
 }
 
 /**
- * Marked live, with the copy's inode and ctime: the store then remembers its chunks in the stat
+ * Marked staged, with the copy's inode and ctime: the store then remembers its chunks in the stat
  * cache, and an unchanged copy (same path, inode, mtime, ctime) is not read again.
  */
 function stagedEntry(relPath: string, stagedFile: string, live: LiveDatabase, staged: FileStamp): CaptureEntry {
@@ -114,7 +114,7 @@ function stagedEntry(relPath: string, stagedFile: string, live: LiveDatabase, st
     size: staged.size,
     mode: live.mode & 0o7777,
     mtimeMs: staged.mtimeMs,
-    live: true,
+    staged: true,
     ino: staged.ino,
     ctimeMs: staged.ctimeMs,
   };

@@ -18,11 +18,16 @@ export interface CaptureEntry {
   source?: string;
   /**
    * True when `source` is the live file the application may still be writing: the store step
-   * re-checks size/mtime after reading and reads again (or reports) when it changed. Also set on
-   * the persistent staged copies of SQLite databases: the re-check costs a stat, and only entries
-   * marked so are remembered in the stat cache, which is what spares re-reading an unchanged copy.
+   * re-checks size/mtime after reading and reads again (or reports) when it changed, and a file
+   * deleted before it is read is left out with a warning (the folder as it is now).
    */
   live?: boolean;
+  /**
+   * True when `source` is a persistent copy backplan made (the SQLite staging area): remembered in
+   * the stat cache like a live file, so an unchanged copy is not read again, but a copy that has
+   * disappeared is an error, never a snapshot silently missing its database.
+   */
+  staged?: boolean;
   /** For the stat cache: identity of `source` (the live file, or the staged copy). */
   ino?: number;
   ctimeMs?: number;

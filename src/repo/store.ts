@@ -149,7 +149,7 @@ class StoreRun {
       if (!before) return undefined;
       const readStart = Date.now();
       const { refs, ids, size } = await this.chunkAndWrite(e);
-      if (!e.live) return { size, mtimeMs: e.mtimeMs, chunks: ids };
+      if (!e.live && !e.staged) return { size, mtimeMs: e.mtimeMs, chunks: ids };
       const after = await this.statSource(e);
       const stable = after && after.size === before.size && after.mtimeMs === before.mtimeMs && after.ino === before.ino && size === after.size;
       if (stable) {
@@ -172,7 +172,7 @@ class StoreRun {
       return statSync(e.source!);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" && e.live) {
+      if (code === "ENOENT" && e.live && !e.staged) {
         // Deleted between the walk and now: the snapshot shows the folder as it is now.
         this.opts.onWarning?.(`${e.path} was deleted before it could be read; it is not in this snapshot`);
         return undefined;

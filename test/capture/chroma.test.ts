@@ -36,7 +36,7 @@ describe("captureChroma", () => {
       }
     }
     const db = r.entries.find((e) => e.path === "vector_db/chroma.sqlite3")!;
-    expect(db).toMatchObject({ type: "file", sqlite: true, source: path.join(staging, "chroma.sqlite3"), live: true });
+    expect(db).toMatchObject({ type: "file", sqlite: true, source: path.join(staging, "chroma.sqlite3"), staged: true });
     const ids = readDb(db.source!, (c) => (c.prepare("SELECT embedding_id FROM embeddings").all() as { embedding_id: string }[]).map((x) => x.embedding_id));
     for (const id of demo.walOnlyEmbeddingIds) expect(ids).toContain(id);
     expect(r.warnings).toEqual([]);

@@ -119,7 +119,7 @@ describe("the persistent staging area", () => {
   it("copies an unchanged database once: no online backup, and the store reads and writes nothing", async () => {
     const first = await capture();
     const staged = stagedPath();
-    expect(first.entries).toEqual([expect.objectContaining({ path: "webui.db", source: staged, sqlite: true, live: true })]);
+    expect(first.entries).toEqual([expect.objectContaining({ path: "webui.db", source: staged, sqlite: true, staged: true })]);
     const one = await store(first);
     expect(one.sets).toEqual(["webui.db"]);
     const copy = await stamp(staged);

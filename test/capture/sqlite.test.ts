@@ -30,7 +30,7 @@ describe("captureSqlite on the demo webui.db", () => {
     expect(entry).toMatchObject({ path: "webui.db", type: "file", source: staged, sqlite: true, mode: live.mode & 0o7777 });
     // The copy's own identity, so the store's stat cache knows it next time; users' data: 0600.
     const copy = await lstat(staged);
-    expect(entry).toMatchObject({ size: copy.size, mtimeMs: copy.mtimeMs, ino: copy.ino, ctimeMs: copy.ctimeMs, live: true });
+    expect(entry).toMatchObject({ size: copy.size, mtimeMs: copy.mtimeMs, ino: copy.ino, ctimeMs: copy.ctimeMs, staged: true });
     expect(copy.mode & 0o777).toBe(0o600);
     // Its mtime is the live database's (the -wal's, which is newer), as the entry's always was.
     expect(Math.abs(entry.mtimeMs - (await lstat(`${demo.paths.webuiDb}-wal`)).mtimeMs)).toBeLessThan(0.01);

@@ -163,6 +163,22 @@ describe("storeSnapshot", () => {
       expect(warnings.join()).toMatch(/small\.txt/);
     }));
 
+  it("a staged copy that has disappeared is an error, never a snapshot without its database", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      await fixture(data);
+      const cap = await captureDir(data, { sub: "uploads", live: true });
+      const e = cap.entries.find((x) => x.path === "uploads/file-3.bin")!;
+      Object.assign(e, { live: undefined, staged: true, source: path.join(dir, "staging", "gone.db") });
+      const { repo } = await openRepo(path.join(dir, "repo"));
+      const warnings: string[] = [];
+      const err = await storeSnapshot(repo, cap, { onWarning: (w) => warnings.push(w) }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as Error).message).toContain("cannot read uploads/file-3.bin");
+      expect(warnings).toEqual([]);
+      expect(await repo.listSnapshotIds()).toEqual([]);
+    }));
+
   it("an unreadable (non-live) source is a clear error naming the file, and no snapshot is written", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");

@@ -204,6 +204,7 @@ async function captureAndStore(
     const bytes = capture.entries.reduce((n, e) => n + e.size, 0);
     const files = capture.entries.filter((e) => e.type === "file").length;
     deps.emit({ type: "capture-done", instance: instance.name, component: componentName, files, bytes, ms: Date.now() - t0 });
+    for (const message of capture.warnings) deps.emit({ type: "warning", instance: instance.name, component: componentName, message });
     deps.catalog.rememberCaptureBytes(`${instance.name}/${componentName}`, bytes);
 
     // The targets of one component are independent (a NAS and two clouds): store to all at once.
@@ -215,6 +216,7 @@ async function captureAndStore(
         const summary = await storeSnapshot(repo, capture, {
           statCache: deps.catalog,
           time: deps.now,
+          onWarning: (message) => deps.emit({ type: "warning", instance: instance.name, component: componentName, target: action.target, message }),
           onProgress: (p: { bytesDone: number; bytesTotal?: number }) =>
             deps.emit({ type: "progress", action, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) }),
         });

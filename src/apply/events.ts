@@ -9,6 +9,8 @@ export type ApplyEvent =
   | { type: "capture-start"; instance: string; component: string }
   | { type: "capture-done"; instance: string; component: string; files: number; bytes: number; ms: number }
   | { type: "downtime"; instance: string; service: string; ms: number }
+  /** Something left out or worth knowing that did not fail the snapshot (a file deleted while read, a socket skipped). */
+  | { type: "warning"; instance: string; component: string; target?: string; message: string }
   | { type: "action-start"; action: Action }
   | { type: "progress"; action: Action; bytesDone: number; bytesTotal?: number }
   | { type: "action-done"; action: Action; detail: string; ms: number; snapshotId?: string }

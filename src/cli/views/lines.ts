@@ -14,6 +14,9 @@ export function lineListener(write: (s: string) => void): (e: ApplyEvent) => voi
       case "downtime":
         write(`downtime of ${e.instance} (${e.service}): ${formatMs(e.ms)}\n`);
         break;
+      case "warning":
+        write(`warning: ${e.instance}/${e.component}${e.target ? `@${e.target}` : ""}: ${e.message}\n`);
+        break;
       case "action-done":
         write(`${sign(e.action.type)} ${e.action.type} ${e.action.address}: ${e.detail} (${formatMs(e.ms)})\n`);
         break;

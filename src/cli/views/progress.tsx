@@ -10,7 +10,7 @@ import { formatBytes, formatMs } from "./format.js";
 interface Row {
   key: string;
   label: string;
-  state: "running" | "done" | "failed" | "skipped";
+  state: "running" | "done" | "failed" | "skipped" | "warning";
   detail: string;
   started: number;
   bytesDone: number;
@@ -29,8 +29,8 @@ function View({ subscribe }: { subscribe: (l: Listener) => void }) {
   return (
     <Box flexDirection="column">
       {rows.map((r) => (
-        <Text key={r.key} color={r.state === "failed" ? "red" : r.state === "done" ? "green" : undefined}>
-          {r.state === "running" ? "…" : r.state === "done" ? "✓" : r.state === "failed" ? "✗" : "-"} {r.label} {r.detail}
+        <Text key={r.key} color={r.state === "failed" ? "red" : r.state === "done" ? "green" : r.state === "warning" ? "yellow" : undefined}>
+          {r.state === "running" ? "…" : r.state === "done" ? "✓" : r.state === "failed" ? "✗" : r.state === "warning" ? "!" : "-"} {r.label} {r.detail}
         </Text>
       ))}
     </Box>
@@ -52,6 +52,8 @@ function reduce(rows: Row[], e: ApplyEvent): Row[] {
       }));
     case "capture-done":
       return upsert(`c:${e.instance}/${e.component}`, (r) => ({ ...r!, state: "done", detail: `${e.files} files, ${formatBytes(e.bytes)}, ${formatMs(e.ms)}` }));
+    case "warning":
+      return [...rows, { key: `w:${rows.length}`, label: `warning ${e.instance}/${e.component}${e.target ? `@${e.target}` : ""}:`, state: "warning", detail: e.message, started: Date.now(), bytesDone: 0 }];
     case "action-start":
       return upsert(key(e.action), () => ({ key: key(e.action), label: `${e.action.type} ${e.action.address}`, state: "running", detail: "", started: Date.now(), bytesDone: 0 }));
     case "progress":

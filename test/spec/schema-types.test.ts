@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import * as F from "../../src/spec/fields.js";
+import { compiled } from "../../src/spec/schema.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 interface Node { properties?: Record<string, Node>; oneOf?: Node[]; description?: string; $ref?: string; items?: Node; additionalProperties?: unknown }
@@ -20,6 +21,10 @@ describe("schema ↔ types", () => {
   it("is a 2020-12 schema with an $id", () => {
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
     expect(schema.$id).toMatch(/^https:\/\//);
+  });
+
+  it("is valid against the 2020-12 meta-schema (commands skip this check at start-up)", () => {
+    expect(() => compiled({ checkSchema: true })).not.toThrow();
   });
 
   it.each([

@@ -136,10 +136,19 @@ async function runSnapshots(actions: SnapshotAction[], deps: ApplyDeps, repos: R
     // Only cold components go inside the stop window, all of them in one window.
     const cold = [...comps.entries()].filter(([, acts]) => acts.some((a) => seriesConsistency(deps, a) === "cold"));
     const hot = [...comps.entries()].filter(([c]) => !cold.some(([cc]) => cc === c));
-    for (const [component, acts] of hot) await captureAndStore(instance, root, component, acts, deps, repos, result);
+    // Every hot capture starts at once; stores follow in order. A large SQLite copy runs on a
+    // worker thread, so it overlaps the store of the uploads instead of waiting for it.
+    const captures = hot.map(([component, acts]) => ({
+      acts,
+      captured: captureFor(instance, root, component, acts, deps, result).catch((err: unknown) => {
+        for (const a of acts) fail(result, deps.emit, a, err);
+        return undefined;
+      }),
+    }));
+    for (const c of captures) await storeCaptured(await c.captured, c.acts, deps, repos, result);
     if (cold.length > 0) {
       const work = async () => {
-        for (const [component, acts] of cold) await captureAndStore(instance, root, component, acts, deps, repos, result);
+        for (const [component, acts] of cold) await storeCaptured(await captureFor(instance, root, component, acts, deps, result), acts, deps, repos, result);
       };
       if (!instance.compose) {
         // Validation requires compose for cold consistency; a hot capture is still consistent for SQLite.
@@ -171,43 +180,63 @@ async function instanceRoot(instance: Instance): Promise<string> {
   });
 }
 
-async function captureAndStore(
+interface Captured {
+  capture: CapturedComponent;
+  /** Removes the capture's temporary files (never the persistent staging area). */
+  done(): Promise<void>;
+}
+
+/** Captures one component for all its due targets; on failure fails those actions and gives undefined. */
+async function captureFor(
   instance: Instance,
   root: string,
   componentName: string,
   actions: SnapshotAction[],
   deps: ApplyDeps,
-  repos: RepoCache,
   result: ApplyResult,
-): Promise<void> {
+): Promise<Captured | undefined> {
   const component = instance.components[componentName];
   if (!component) {
     for (const a of actions) fail(result, deps.emit, a, new BugError(`unknown component ${componentName}`));
-    return;
+    return undefined;
   }
   // With a state folder, SQLite copies stay in .backplan/staging and are reused while unchanged;
   // an in-memory catalog remembers nothing, so they go to a temp folder removed afterwards.
   const stateDir = deps.catalog.stateDir;
   const tempStaging = stateDir === undefined ? await mkdtemp(path.join(os.tmpdir(), "backplan-capture-")) : undefined;
   const staging = stateDir !== undefined ? { stagingDir: stagingRoot(stateDir), reuse: deps.catalog } : { stagingDir: tempStaging! };
-  let captured: CapturedComponent | undefined;
+  const dropTemp = async () => {
+    if (tempStaging !== undefined) await rm(tempStaging, { recursive: true, force: true });
+  };
+  deps.emit({ type: "capture-start", instance: instance.name, component: componentName });
+  const t0 = Date.now();
+  let capture: CapturedComponent;
   try {
-    deps.emit({ type: "capture-start", instance: instance.name, component: componentName });
-    const t0 = Date.now();
-    try {
-      captured = await captureComponent(instance.name, root, component, staging);
-    } catch (err) {
-      for (const a of actions) fail(result, deps.emit, a, err);
-      return;
-    }
-    const capture = captured;
-    const bytes = capture.entries.reduce((n, e) => n + e.size, 0);
-    const files = capture.entries.filter((e) => e.type === "file").length;
-    deps.emit({ type: "capture-done", instance: instance.name, component: componentName, files, bytes, ms: Date.now() - t0 });
-    for (const message of capture.warnings) deps.emit({ type: "warning", instance: instance.name, component: componentName, message });
-    deps.catalog.rememberCaptureBytes(`${instance.name}/${componentName}`, bytes);
+    capture = await captureComponent(instance.name, root, component, staging);
+  } catch (err) {
+    for (const a of actions) fail(result, deps.emit, a, err);
+    await dropTemp();
+    return undefined;
+  }
+  const bytes = capture.entries.reduce((n, e) => n + e.size, 0);
+  const files = capture.entries.filter((e) => e.type === "file").length;
+  deps.emit({ type: "capture-done", instance: instance.name, component: componentName, files, bytes, ms: Date.now() - t0 });
+  for (const message of capture.warnings) deps.emit({ type: "warning", instance: instance.name, component: componentName, message });
+  deps.catalog.rememberCaptureBytes(`${instance.name}/${componentName}`, bytes);
+  return {
+    capture,
+    done: async () => {
+      await capture.cleanup();
+      await dropTemp();
+    },
+  };
+}
 
-    // The targets of one component are independent (a NAS and two clouds): store to all at once.
+/** Stores a captured component to every target due; the targets (a NAS and two clouds) are independent, so all at once. */
+async function storeCaptured(captured: Captured | undefined, actions: SnapshotAction[], deps: ApplyDeps, repos: RepoCache, result: ApplyResult): Promise<void> {
+  if (!captured) return;
+  const { capture } = captured;
+  try {
     await Promise.all(actions.map(async (action) => {
       deps.emit({ type: "action-start", action });
       const t1 = Date.now();
@@ -216,7 +245,7 @@ async function captureAndStore(
         const summary = await storeSnapshot(repo, capture, {
           statCache: deps.catalog,
           time: deps.now,
-          onWarning: (message) => deps.emit({ type: "warning", instance: instance.name, component: componentName, target: action.target, message }),
+          onWarning: (message) => deps.emit({ type: "warning", instance: capture.instance, component: capture.component, target: action.target, message }),
           onProgress: (p: { bytesDone: number; bytesTotal?: number }) =>
             deps.emit({ type: "progress", action, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) }),
         });
@@ -236,8 +265,7 @@ async function captureAndStore(
       }
     }));
   } finally {
-    await captured?.cleanup();
-    if (tempStaging !== undefined) await rm(tempStaging, { recursive: true, force: true });
+    await captured.done();
   }
 }
 

@@ -18,12 +18,12 @@
 import { randomBytes } from "node:crypto";
 import { lstat, open, rename, rm, utimes } from "node:fs/promises";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
 import type { CaptureEntry, FileStamp, SqliteCaptureRecords } from "./types.js";
 import { captureFsError, errnoCode } from "./fs-errors.js";
 import { type LiveDatabase, newestMtime, reusableCopy, stampOf } from "./sqlite-reuse.js";
 import { stagingError } from "./staging.js";
+import { copyDatabase, copyDatabaseInWorker, CopyError, WORKER_MIN_BYTES } from "./sqlite-copy.js";
 
 export interface SqliteCaptureOptions {
   signal?: AbortSignal;
@@ -33,6 +33,8 @@ export interface SqliteCaptureOptions {
   pagesPerStep?: number;
   /** Measured figures, for benchmarks and logs. */
   onStats?: (s: SqliteCaptureStats) => void;
+  /** Where the copy is made; by default a worker thread for databases of WORKER_MIN_BYTES or more. */
+  copyOn?: "worker" | "here";
   /** Reuse the staged copy while the database is unchanged since the capture recorded here. */
   reuse?: { records: SqliteCaptureRecords; instance: string; component: string };
 }
@@ -79,11 +81,8 @@ export async function captureSqlite(
   const tmp = path.join(path.dirname(stagedFile), `.${path.basename(stagedFile)}.tmp-${randomBytes(6).toString("hex")}`);
   let recorded: LiveDatabase;
   try {
-    await backupInto(tmp, live, opts, stats);
+    await makeCopy(tmp, live, opts, stats);
     recorded = await settledStamps(live);
-    const t1 = performance.now();
-    await finishStagedCopy(tmp, absPath);
-    stats.integrityMs = performance.now() - t1;
     const mtime = newestMtime(live) / 1000;
     await utimes(tmp, mtime, mtime);
     await rename(tmp, stagedFile);
@@ -120,8 +119,8 @@ function stagedEntry(relPath: string, stagedFile: string, live: LiveDatabase, st
   };
 }
 
-/** The online backup of `live` into the new file `dest`; see the header comment. */
-async function backupInto(dest: string, live: LiveDatabase, opts: SqliteCaptureOptions, stats: SqliteCaptureStats): Promise<void> {
+/** The online backup of `live` into the new file `dest`, checked; see the header comment. */
+async function makeCopy(dest: string, live: LiveDatabase, opts: SqliteCaptureOptions, stats: SqliteCaptureStats): Promise<void> {
   // Created here, 0600, before SQLite writes a byte: the copy holds the users' data. SQLite gives
   // its journal the same mode.
   try {
@@ -129,39 +128,26 @@ async function backupInto(dest: string, live: LiveDatabase, opts: SqliteCaptureO
   } catch (err) {
     throw stagingError(err, dest);
   }
-  let src: Database.Database;
+  const req = { livePath: live.path, dest, busyTimeoutMs: opts.busyTimeoutMs ?? 15_000, pagesPerStep: opts.pagesPerStep ?? 2048 };
+  const onWorker = opts.copyOn === "worker" || (opts.copyOn === undefined && live.db.size + (live.wal?.size ?? 0) >= WORKER_MIN_BYTES);
+  let r;
   try {
-    src = new Database(live.path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 15_000 });
-  } catch (err) {
-    throw sqliteError(err, live.path);
-  }
-  const t0 = performance.now();
-  try {
-    // Pin one snapshot (WAL content included) for the whole copy; see the header comment.
-    src.exec("BEGIN");
-    src.prepare("SELECT count(*) FROM sqlite_schema").get();
-    let lastRemaining = Infinity;
-    const pagesPerStep = opts.pagesPerStep ?? 2048;
-    const done = await src.backup(dest, {
-      progress: ({ remainingPages }) => {
-        opts.signal?.throwIfAborted();
-        if (remainingPages > lastRemaining) stats.restarts++;
-        lastRemaining = remainingPages;
-        stats.steps++;
-        return pagesPerStep;
-      },
-    });
-    stats.pages = done.totalPages;
-    src.exec("COMMIT");
+    r = await (onWorker ? copyDatabaseInWorker : copyDatabase)(req, opts.signal);
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
+    if (!(err instanceof CopyError)) throw err;
     // Only the copy can be full: the source is open read-only.
-    if (errnoCode(err) === "SQLITE_FULL") throw stagingError(err, dest);
+    if (err.code === "SQLITE_FULL") throw stagingError(err, dest);
     throw sqliteError(err, live.path);
-  } finally {
-    src.close();
   }
-  stats.backupMs = performance.now() - t0;
+  Object.assign(stats, { pages: r.pages, steps: r.steps, restarts: r.restarts, backupMs: r.backupMs, integrityMs: r.integrityMs });
+  if (r.integrity.length !== 1 || r.integrity[0] !== "ok") {
+    throw new UserError(`the online backup of ${live.path} failed PRAGMA integrity_check: ${r.integrity.slice(0, 5).join("; ")}`, {
+      hint:
+        "the live database itself is probably damaged: stop the application, run `sqlite3 <file> 'PRAGMA integrity_check'` " +
+        "and repair it (e.g. `.recover`) before backing it up again",
+    });
+  }
 }
 
 /**
@@ -210,35 +196,6 @@ async function statDatabase(absPath: string): Promise<LiveDatabase> {
   // The newest committed data may live only in the -wal: its stats tell a change as well.
   const wal = await lstat(`${absPath}-wal`).catch(() => undefined);
   return { path: absPath, mode: st.mode, db: stampOf(st), ...(wal?.isFile() ? { wal: stampOf(wal) } : {}) };
-}
-
-/** Makes the staged copy a single rollback-journal file and proves it is intact. */
-async function finishStagedCopy(stagedFile: string, livePath: string): Promise<void> {
-  let result: string[];
-  let copy: Database.Database | undefined;
-  try {
-    copy = new Database(stagedFile, { fileMustExist: true });
-    copy.pragma("journal_mode = DELETE");
-    result = (copy.pragma("integrity_check", { simple: false }) as { integrity_check: string }[]).map((r) => r.integrity_check);
-  } catch (err) {
-    if (errnoCode(err) === "SQLITE_FULL") throw stagingError(err, stagedFile);
-    // Damage bad enough that SQLite refuses to read the copy at all.
-    result = [(err as Error).message];
-  } finally {
-    copy?.close();
-  }
-  await rm(`${stagedFile}-wal`, { force: true });
-  await rm(`${stagedFile}-shm`, { force: true });
-  if (result.length !== 1 || result[0] !== "ok") {
-    throw new UserError(
-      `the online backup of ${livePath} failed PRAGMA integrity_check: ${result.slice(0, 5).join("; ")}`,
-      {
-        hint:
-          "the live database itself is probably damaged: stop the application, run `sqlite3 <file> 'PRAGMA integrity_check'` " +
-          "and repair it (e.g. `.recover`) before backing it up again",
-      },
-    );
-  }
 }
 
 /** A copy that did not make it, with whatever SQLite left beside it. */

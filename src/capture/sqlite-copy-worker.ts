@@ -1,0 +1,10 @@
+/** Worker thread body for copyDatabaseInWorker (./sqlite-copy.ts): one copy, one message, exit. */
+import { parentPort, workerData } from "node:worker_threads";
+import { copyDatabase, CopyError, type CopyRequest } from "./sqlite-copy.js";
+
+try {
+  parentPort!.postMessage({ ok: true, result: await copyDatabase(workerData as CopyRequest) });
+} catch (err) {
+  const e = err as CopyError;
+  parentPort!.postMessage({ ok: false, message: e.message, phase: e instanceof CopyError ? e.phase : "backup", ...(e.code ? { code: e.code } : {}) });
+}

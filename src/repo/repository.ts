@@ -4,7 +4,7 @@
  * with AES-256-GCM when encrypted. Chunk reads are hash-checked; a failure names the object.
  * Layout and types: ./types.ts.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { IntegrityError, NotFoundError, UserError } from "../errors.js";
 import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
@@ -87,8 +87,8 @@ export class Repository {
 
   /** Id of a chunk from the sha256 of its plaintext. */
   chunkId(digest: Buffer | string): string {
-    const d = typeof digest === "string" ? Buffer.from(digest, "hex") : digest;
-    return this.key ? keyedId(this.key.id, d) : d.toString("hex");
+    if (!this.key) return typeof digest === "string" ? digest : digest.toString("hex");
+    return keyedId(this.key.id, typeof digest === "string" ? Buffer.from(digest, "hex") : digest);
   }
 
   /** The index, read once and then kept up to date by our own writes. */
@@ -133,7 +133,7 @@ export class Repository {
    * writeSnapshot (or flushPacks) has returned: callers never reference it before that.
    */
   async putChunk(plain: Uint8Array, digest?: Buffer): Promise<{ id: string; written: number }> {
-    const id = this.chunkId(digest ?? createHash("sha256").update(plain).digest());
+    const id = this.chunkId(digest ?? hash("sha256", plain, "buffer"));
     const known = await this.knownChunks();
     if (known.has(id)) return { id, written: 0 };
     const pending = this.encoding.get(id);
@@ -237,7 +237,7 @@ export class Repository {
       }
       throw err;
     }
-    const actual = this.chunkId(createHash("sha256").update(plain).digest());
+    const actual = this.chunkId(hash("sha256", plain, "buffer"));
     if (actual !== id) {
       throw new IntegrityError(`chunk ${id} in pack ${key} on ${this.target.where} is corrupt: its content does not match its id`, { hint: CORRUPT_HINT });
     }

@@ -7,7 +7,7 @@
  * of them is on this repository. A crash anywhere before the manifest leaves only chunks no
  * manifest references, which a later gc collects; the next run reuses them.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import os from "node:os";
 import { BugError, UserError } from "../errors.js";
@@ -116,7 +116,11 @@ class StoreRun {
           if (!file) continue;
           this.stats.files++;
           this.stats.bytes += file.size;
-          out.push({ ...base, mtimeMs: file.mtimeMs, size: file.size, chunks: file.chunks, ...(e.sqlite ? { sqlite: true } : {}) });
+          // A literal, not a spread over `base`: V8 gave every spread-and-override copy a shape of
+          // its own (27 MiB of shapes for a snapshot of 100 000 files).
+          const entry: ManifestEntry = { path: e.path, type: "file", mode: base.mode, mtimeMs: file.mtimeMs, size: file.size, chunks: file.chunks };
+          if (e.sqlite) entry.sqlite = true;
+          out.push(entry);
           this.progress.filesDone++;
           this.report(true);
         }
@@ -188,9 +192,10 @@ class StoreRun {
     try {
       for await (const chunk of chunkFile(e.source!, this.repo.chunker, this.buf)) {
         if (this.failure) throw this.failure.err;
-        const digest = createHash("sha256").update(chunk).digest();
-        refs.push({ digest: digest.toString("hex"), size: chunk.length });
-        ids.push(this.repo.chunkId(digest));
+        const digest = hash("sha256", chunk, "buffer"); // one-shot: no Hash object (and native context) per chunk
+        const hex = digest.toString("hex");
+        refs.push({ digest: hex, size: chunk.length });
+        ids.push(this.repo.encrypted ? this.repo.chunkId(digest) : hex); // one string, not two, per chunk
         size += chunk.length;
         // Not awaited beyond a free slot: the next chunk (or file) is read while this one is written.
         await this.write(chunk, digest);

@@ -11,7 +11,7 @@ import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
 import { pack, unpack } from "./compress.js";
 import { keyedId, newMasterKey, seal, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
-import { blobAad, packKey, PackWriter, type BlobRecord } from "./pack.js";
+import { blobAad, packKey, PackWriter, type BlobLocation, type BlobRecord } from "./pack.js";
 import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.js";
 
 const CORRUPT_HINT =
@@ -189,9 +189,9 @@ export class Repository {
   async copyChunk(id: string): Promise<number> {
     const loc = (await this.loadIndex()).get(id);
     if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
-    await this.getChunk(id);
-    const pack = await this.readPack(loc.pack);
-    await this.packs.add(id, Buffer.from(pack.subarray(loc.offset, loc.offset + loc.length)), loc.size);
+    const encoded = await this.readBlob(id, loc);
+    await this.openBlob(id, loc, encoded);
+    await this.packs.add(id, Buffer.from(encoded), loc.size);
     return loc.length;
   }
 
@@ -223,14 +223,14 @@ export class Repository {
   async getChunk(id: string): Promise<Buffer> {
     const loc = (await this.loadIndex()).get(id);
     if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
+    return this.openBlob(id, loc, await this.readBlob(id, loc));
+  }
+
+  private async openBlob(id: string, loc: BlobLocation, encoded: Uint8Array): Promise<Buffer> {
     const key = packKey(loc.pack);
-    const pack = await this.readPack(loc.pack);
-    if (loc.offset + loc.length > pack.length) {
-      throw new IntegrityError(`pack ${key} on ${this.target.where} is truncated: chunk ${id} is missing from it`, { hint: CORRUPT_HINT });
-    }
     let plain: Buffer;
     try {
-      plain = await this.decode(blobAad(id), pack.subarray(loc.offset, loc.offset + loc.length));
+      plain = await this.decode(blobAad(id), encoded);
     } catch (err) {
       if (err instanceof IntegrityError) {
         throw new IntegrityError(`chunk ${id} in pack ${key} on ${this.target.where} is corrupt: it fails authentication or decompression`, { hint: CORRUPT_HINT });
@@ -244,7 +244,23 @@ export class Repository {
     return plain;
   }
 
-  /** A whole pack, from a small cache: restores read many chunks of the same pack in a row. */
+  /**
+   * A blob's encoded bytes: one ranged read where the target has them (local folders, S3), else
+   * its whole pack from a small cache (restores read many chunks of the same pack in a row).
+   */
+  private async readBlob(id: string, loc: BlobLocation): Promise<Buffer> {
+    let bytes: Uint8Array;
+    if (this.target.getRange) bytes = await this.target.getRange(packKey(loc.pack), loc.offset, loc.length);
+    else {
+      const pack = await this.readPack(loc.pack);
+      bytes = pack.subarray(loc.offset, Math.min(pack.length, loc.offset + loc.length));
+    }
+    if (bytes.length !== loc.length) {
+      throw new IntegrityError(`pack ${packKey(loc.pack)} on ${this.target.where} is truncated: chunk ${id} is missing from it`, { hint: CORRUPT_HINT });
+    }
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+
   private readPack(packId: string): Promise<Buffer> {
     let p = this.packCache.get(packId);
     if (p) {

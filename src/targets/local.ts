@@ -8,11 +8,12 @@
  * Reading never creates anything: `plan` may list a folder that does not exist yet.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { NotFoundError, TargetError } from "../errors.js";
 import type { ObjectInfo, Target } from "./target.js";
 
+const HANDLES = 16;
 /** Key segments the repository format uses; a leading dot is reserved for our temp files. */
 const SEGMENT = /^[A-Za-z0-9_=+@,-][A-Za-z0-9._=+@,-]*$/;
 
@@ -21,6 +22,8 @@ export class LocalTarget implements Target {
   private readonly madeDirs = new Set<string>();
   /** Folders whose entries changed since the last flush (renames into them, new subfolders). */
   private readonly dirty = new Set<string>();
+  /** Open read handles for getRange (a restore reads many chunks of the same packs). */
+  private readonly handles = new Map<string, ReadHandle>();
 
   constructor(
     readonly name: string,
@@ -44,6 +47,7 @@ export class LocalTarget implements Target {
         await fh.close();
       }
       await rename(tmp, file);
+      this.dropHandle(key); // a handle open on the old file would go on reading it
       this.dirty.add(dir);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
@@ -58,6 +62,54 @@ export class LocalTarget implements Target {
     } catch (err) {
       if (code(err) === "ENOENT" || code(err) === "ENOTDIR") throw new NotFoundError(key, this.where);
       throw this.wrap(err, `read ${key}`, file);
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const file = this.fileOf(key);
+    let h = this.handles.get(key);
+    if (!h) {
+      h = { fh: open(file, "r"), users: 0, detached: false };
+      this.handles.set(key, h);
+    }
+    h.users++;
+    try {
+      const fh = await h.fh;
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } catch (err) {
+      if (this.handles.get(key) === h) this.handles.delete(key);
+      if (code(err) === "ENOENT" || code(err) === "ENOTDIR") throw new NotFoundError(key, this.where);
+      throw this.wrap(err, `read ${key}`, file);
+    } finally {
+      h.users--;
+      if (h.detached && h.users === 0) closeHandle(h);
+      this.trimHandles();
+    }
+  }
+
+  private dropHandle(key: string): void {
+    const h = this.handles.get(key);
+    if (!h) return;
+    this.handles.delete(key);
+    // Closed once its readers are done: a read in flight keeps the file it started on.
+    h.detached = true;
+    if (h.users === 0) closeHandle(h);
+  }
+
+  /** Keeps at most HANDLES open, closing the oldest idle ones. */
+  private trimHandles(): void {
+    for (const [key, h] of this.handles) {
+      if (this.handles.size <= HANDLES) return;
+      if (h.users > 0) continue;
+      this.handles.delete(key);
+      closeHandle(h);
     }
   }
 
@@ -109,6 +161,7 @@ export class LocalTarget implements Target {
 
   async delete(key: string): Promise<void> {
     const file = this.fileOf(key);
+    this.dropHandle(key);
     try {
       await unlink(file);
     } catch (err) {
@@ -135,7 +188,11 @@ export class LocalTarget implements Target {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(all.map((h) => h.fh.then((fh) => fh.close()).catch(() => undefined)));
+  }
 
   private fileOf(key: string): string {
     const parts = key.split("/");
@@ -194,6 +251,17 @@ export class LocalTarget implements Target {
         return msg((err as Error)?.message ?? String(err), `check ${this.root}`);
     }
   }
+}
+
+interface ReadHandle {
+  fh: Promise<FileHandle>;
+  users: number;
+  /** No longer in the map (the key was overwritten or deleted): close when the last reader is done. */
+  detached: boolean;
+}
+
+function closeHandle(h: ReadHandle): void {
+  h.fh.then((fh) => fh.close()).catch(() => undefined);
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -42,6 +42,8 @@ export function isTransient(err: unknown): err is TargetError {
 class RetryTarget implements Target, AccessCheck {
   readonly name: string;
   readonly where: string;
+  /** Only when the backend has it (the repository falls back to whole objects otherwise). */
+  readonly getRange?: (key: string, offset: number, length: number) => Promise<Uint8Array>;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
@@ -52,6 +54,7 @@ class RetryTarget implements Target, AccessCheck {
     this.where = inner.where;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     if (!(opts.attempts >= 1)) throw new TypeError("withRetry: attempts must be at least 1");
+    if (inner.getRange) this.getRange = (key, offset, length) => this.run("get", key, () => inner.getRange!(key, offset, length));
   }
 
   put(key: string, data: Uint8Array): Promise<void> {

@@ -111,6 +111,22 @@ export class S3Target implements Target, AccessCheck {
     }
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    if (length <= 0) return new Uint8Array(0);
+    try {
+      const res = await this.client.send(
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key), Range: `bytes=${offset}-${offset + length - 1}` }),
+      );
+      if (!res.Body) return new Uint8Array(0);
+      return await res.Body.transformToByteArray();
+    } catch (err) {
+      if (nameOf(err) === "NoSuchKey") throw new NotFoundError(key, this.where);
+      // Past the end of the object: nothing there, as with a local file.
+      if (statusOf(err) === 416 || nameOf(err) === "InvalidRange") return new Uint8Array(0);
+      throw this.wrap(err, "get", key);
+    }
+  }
+
   async stat(key: string): Promise<ObjectInfo | undefined> {
     try {
       const res = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));

@@ -21,6 +21,11 @@ export interface Target {
   put(key: string, data: Uint8Array): Promise<void>;
   /** Whole object; throws NotFoundError (src/errors.ts) when absent. */
   get(key: string): Promise<Uint8Array>;
+  /**
+   * Optional: `length` bytes from `offset` (fewer only where the object ends); NotFoundError when
+   * absent. Backends that have it let a restore read one chunk of a pack instead of the pack.
+   */
+  getRange?(key: string, offset: number, length: number): Promise<Uint8Array>;
   /** Size of the object, or undefined when absent. */
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Every object whose key starts with `prefix`, in no particular order; paginates internally. */

@@ -4,13 +4,17 @@
  * when invoked (so `backplan --help` never loads ink, the AWS SDK or SQLite), and returns an
  * exit code. Errors are turned into messages and exit codes in one place: ./exit.ts.
  */
+import { setFlagsFromString } from "node:v8";
 import { Command } from "commander";
 import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
 import { reportError } from "./exit.js";
 import { version } from "../version.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
+// V8 lets the heap grow up to ~4x what is live between full collections. A backup of 100 000
+// small files has ~120 MiB live and peaked at 455 MiB RSS; growing by at most 1.5x it peaks at
+// ~320 MiB for ~10% more time there (and no measurable change on large files). Never a limit.
+setFlagsFromString("--heap-growing-percent=50");
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Runner = (ctx: CommandContext, ...args: any[]) => Promise<number>;

@@ -101,6 +101,8 @@ export class PackWriter {
   private written: WrittenPack[] = [];
   private readonly writtenIds = new Set<string>();
   private failure: { err: unknown } | undefined;
+  /** Buffers of packs already written, reused: a fresh 12 MiB per pack was most of a backup's garbage. */
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly target: Target,
@@ -117,7 +119,7 @@ export class PackWriter {
     if (this.pending.has(id)) return;
     let pack = this.open;
     if (pack && pack.size + encoded.length > pack.buf.length) await this.close();
-    pack = this.open ??= { id: randomBytes(16).toString("hex"), buf: Buffer.allocUnsafe(Math.max(PACK_CAPACITY, encoded.length)), records: [], size: 0 };
+    pack = this.open ??= { id: randomBytes(16).toString("hex"), buf: this.buffer(encoded.length), records: [], size: 0 };
     pack.records.push([id, pack.size, encoded.length, size]);
     encoded.copy(pack.buf, pack.size);
     pack.size += encoded.length;
@@ -196,6 +198,12 @@ export class PackWriter {
 
   private forget(pack: OpenPack): void {
     for (const [id] of pack.records) if (this.pending.get(id) === pack) this.pending.delete(id);
+    // put has returned (retries included): the target no longer reads the buffer.
+    if (pack.buf.length === PACK_CAPACITY && this.spare.length < UPLOADS + 1) this.spare.push(pack.buf);
     pack.buf = EMPTY;
+  }
+
+  private buffer(first: number): Buffer {
+    return first <= PACK_CAPACITY ? (this.spare.pop() ?? Buffer.allocUnsafe(PACK_CAPACITY)) : Buffer.allocUnsafe(first);
   }
 }

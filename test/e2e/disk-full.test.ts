@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { makeWorkspace, PASS_ENV } from "../helpers/workspace.js";
@@ -26,6 +26,7 @@ function canMount(): boolean {
   mkdirSync(probe, { recursive: true });
   const ok = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]).status === 0;
   if (ok) spawnSync("umount", [probe]);
+  rmSync(probe, { recursive: true, force: true });
   return ok;
 }
 

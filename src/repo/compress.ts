@@ -46,6 +46,21 @@ export async function unpack(data: Uint8Array, maxSize: number): Promise<Buffer>
   }
 }
 
+/** unpack on the calling thread (the decode worker, which has nothing else to do). */
+export function unpackSync(data: Uint8Array, maxSize: number): Buffer {
+  const body = Buffer.from(data.buffer, data.byteOffset + 1, data.length - 1);
+  switch (data[0]) {
+    case RAW:
+      return body;
+    case BROTLI:
+      return zlib.brotliDecompressSync(body, { maxOutputLength: maxSize, chunkSize: outputChunk(body.length * 8, 1 << 20) });
+    case DEFLATE:
+      return zlib.inflateRawSync(body, { maxOutputLength: maxSize, chunkSize: outputChunk(body.length * 8, 1 << 20) });
+    default:
+      throw new Error(`unknown compression ${String(data[0])}`);
+  }
+}
+
 function worthTrying(plain: Uint8Array): boolean {
   if (plain.length <= SAMPLE * 2) return true;
   // Sample from the middle: file headers are often compressible when the body is not.

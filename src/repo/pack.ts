@@ -127,6 +127,11 @@ export class PackWriter {
     if (pack.size >= PACK_SIZE) await this.close();
   }
 
+  /** Waits for the uploads in flight, whatever their outcome (a failure stays for the next drain). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.uploads);
+  }
+
   /** Closes the open pack and waits for every upload; throws the first failure since the last drain. */
   async drain(): Promise<void> {
     if (this.open) await this.close();

@@ -9,6 +9,7 @@ import { IntegrityError, NotFoundError, UserError } from "../errors.js";
 import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
+import { ChunkDecoder, DecodeError } from "./decoder.js";
 import { pack, unpack } from "./compress.js";
 import { keyedId, newMasterKey, seal, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
 import { blobAad, packKey, PackWriter, type BlobLocation, type BlobRecord } from "./pack.js";
@@ -219,11 +220,29 @@ export class Repository {
     return written.reduce((n, p) => n + p.size, 0);
   }
 
+  /** Waits for pack uploads in flight (a store that failed must not write on after it returned). */
+  async settleWrites(): Promise<void> {
+    await this.packs.settle();
+  }
+
   /** The plaintext of a chunk, checked against its id: never returns corrupt data. */
-  async getChunk(id: string): Promise<Buffer> {
+  async getChunk(id: string, decoder?: ChunkDecoder): Promise<Buffer> {
     const loc = (await this.loadIndex()).get(id);
     if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
-    return this.openBlob(id, loc, await this.readBlob(id, loc));
+    const encoded = await this.readBlob(id, loc);
+    if (!decoder) return this.openBlob(id, loc, encoded);
+    try {
+      return await decoder.decode(id, blobAad(id), encoded);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      const why = err.failure === "mismatch" ? "its content does not match its id" : "it fails authentication or decompression";
+      throw new IntegrityError(`chunk ${id} in pack ${packKey(loc.pack)} on ${this.target.where} is corrupt: ${why}`, { hint: CORRUPT_HINT });
+    }
+  }
+
+  /** A decoder thread with this repository's keys, for reading many chunks (close it when done). */
+  decoder(): ChunkDecoder {
+    return new ChunkDecoder(this.key, MAX_OBJECT);
   }
 
   private async openBlob(id: string, loc: BlobLocation, encoded: Uint8Array): Promise<Buffer> {

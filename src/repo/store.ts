@@ -75,6 +75,8 @@ export async function storeSnapshot(repo: Repository, captured: CapturedComponen
     await repo.writeSnapshot(manifest);
     return summary;
   } finally {
+    // A failed store may still have packs on their way: no writes after the lock is gone.
+    await repo.settleWrites();
     await lock.release();
   }
 }

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { errorMessage } from "../errors.js";
 import type { Repository } from "./repository.js";
-import { restoreSnapshots } from "./restore.js";
+import { restoreSnapshots, type RestoreOptions } from "./restore.js";
 import type { SnapshotManifest, VerificationRecord } from "./types.js";
 
 export interface VerifyOptions {
@@ -18,6 +18,7 @@ export interface VerifyOptions {
   /** Write the record to the repository (default true). */
   record?: boolean;
   onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
+  decodeOn?: RestoreOptions["decodeOn"];
 }
 
 export async function verifySnapshot(repo: Repository, manifest: SnapshotManifest, opts: VerifyOptions = {}): Promise<VerificationRecord> {
@@ -30,6 +31,7 @@ export async function verifySnapshot(repo: Repository, manifest: SnapshotManifes
       const r = await restoreSnapshots(repo, [manifest], dir, {
         onProblem: (m) => problems.push(m),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.decodeOn ? { decodeOn: opts.decodeOn } : {}),
       });
       files = r.files;
       bytes = r.bytes;

@@ -6,7 +6,8 @@
  *
  * s3rver 3.7.1 writes an object in place (createWriteStream on the final file) and answers before
  * the write ends, so concurrent PUTs of one key interleave into a mix: real S3 never does that, and
- * the conformance suite checks it. A preloaded patch makes its PUT write a temp file and rename it.
+ * the conformance suite checks it. A preloaded patch makes its PUT write a temp file and rename it,
+ * and commit object and metadata together, one writer per key at a time.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
@@ -23,6 +24,7 @@ const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 const Store = require(${JSON.stringify(path.join(ROOT, "node_modules/s3rver/lib/stores/filesystem.js"))});
+const committing = new Map();
 Store.prototype.putObject = async function (object) {
   const file = this.getResourcePath(object.bucket, object.key, "object");
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
@@ -42,9 +44,16 @@ Store.prototype.putObject = async function (object) {
     object.content.pipe(out);
   }
   await done;
-  await fs.promises.rename(tmp, file);
   const digest = md5.digest("hex");
-  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+  // The object and its metadata/md5 files change together, one writer at a time per key: two
+  // interleaved metadata writes left a file no later GET could parse (HTTP 500 for good).
+  const prev = committing.get(file) ?? Promise.resolve();
+  const mine = prev.then(async () => {
+    await fs.promises.rename(tmp, file);
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+  });
+  committing.set(file, mine.catch(() => {}));
+  await mine;
   return { size, md5: digest };
 };
 `;

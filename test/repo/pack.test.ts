@@ -73,6 +73,28 @@ describe("pack files", () => {
       await restoredEquals(repo, s.id, path.join(dir, "out"), data);
     }));
 
+  it("a store that fails has no pack write in flight once it has returned", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      await files(data, { "a.bin": 20 * MiB, "b.bin": 1000 }); // packs are on their way when b.bin fails
+      const target = new CountingTarget(new LocalTarget("nas", path.join(dir, "repo")));
+      const repo = await Repository.open(target, { create: true, passphrase: PASS });
+      const events: string[] = [];
+      target.put = async (key, bytes) => {
+        if (!key.startsWith("data/")) return target.inner.put(key, bytes);
+        await new Promise((r) => setTimeout(r, 200)); // a slow disk
+        await target.inner.put(key, bytes);
+        events.push("pack written");
+      };
+      const cap = await captureDir(data);
+      cap.entries.find((e) => e.path === "b.bin")!.source = path.join(dir, "gone");
+      await expect(storeSnapshot(repo, cap)).rejects.toThrow(/cannot read b\.bin/);
+      events.push("store returned");
+      await new Promise((r) => setTimeout(r, 600));
+      expect(events.filter((e) => e === "pack written").length).toBeGreaterThan(0);
+      expect(events.at(-1)).toBe("store returned");
+    }));
+
   it("gc deletes wholly unused packs, repacks mostly unused ones, keeps mostly used ones", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");

@@ -33,7 +33,8 @@ async function oddTree(root: string) {
   await writeFile(path.join(root, "webui.db"), seededBytes(100_000, "db"));
 }
 
-describe("restore", () => {
+// Every case runs with chunks decoded on this thread and on the decoder thread (large restores use it).
+describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) => {
   it("round-trips names, empty file and folder, symlinks, modes and mtimes (files and folders)", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
@@ -43,7 +44,7 @@ describe("restore", () => {
         const a = await storeSnapshot(repo, await captureDir(data, { sub: "uploads" }));
         const b = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }));
         const out = path.join(dir, `out-${pass ?? "plain"}`);
-        const r = await restoreSnapshots(repo, [await repo.readSnapshot(a.id), await repo.readSnapshot(b.id)], out);
+        const r = await restoreSnapshots(repo, [await repo.readSnapshot(a.id), await repo.readSnapshot(b.id)], out, { decodeOn });
         expect(r.files).toBe(6);
         expect(r.symlinks).toBe(2);
         expect(await readTree(out)).toEqual(await readTree(data));
@@ -66,12 +67,12 @@ describe("restore", () => {
       const out = path.join(dir, "out");
       await mkdir(out);
       await writeFile(path.join(out, "webui.db"), "old");
-      const err = await restoreSnapshots(repo, [m], out).catch((e: unknown) => e);
+      const err = await restoreSnapshots(repo, [m], out, { decodeOn }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UserError);
       expect((err as Error).message).toMatch(/is not empty/);
       expect((err as UserError).hint).toMatch(/--force/);
       expect(await readFile(path.join(out, "webui.db"), "utf8")).toBe("old");
-      await restoreSnapshots(repo, [m], out, { force: true });
+      await restoreSnapshots(repo, [m], out, { decodeOn, force: true });
       expect((await readFile(path.join(out, "webui.db"))).equals(await readFile(path.join(data, "webui.db")))).toBe(true);
     }));
 
@@ -98,7 +99,7 @@ describe("restore", () => {
       ];
       for (const [name, entries] of crafted) {
         const out = path.join(dir, "out-" + name.replace(/ /g, "-"));
-        const err = await restoreSnapshots(repo, [{ ...good, entries }], out).catch((e: unknown) => e);
+        const err = await restoreSnapshots(repo, [{ ...good, entries }], out, { decodeOn }).catch((e: unknown) => e);
         expect(err, name).toBeInstanceOf(IntegrityError);
         expect((err as Error).message).toMatch(/unsafe paths/);
       }
@@ -117,7 +118,7 @@ describe("restore", () => {
       await mkdir(out);
       await mkdir(elsewhere);
       await symlink(elsewhere, path.join(out, "uploads"));
-      await expect(restoreSnapshots(repo, [await repo.readSnapshot(s.id)], out, { force: true })).rejects.toThrow(/not a folder/);
+      await expect(restoreSnapshots(repo, [await repo.readSnapshot(s.id)], out, { decodeOn, force: true })).rejects.toThrow(/not a folder/);
       expect(await readdir(elsewhere)).toEqual([]);
     }));
 
@@ -137,9 +138,9 @@ describe("restore", () => {
         bytes[loc.offset + 20]! ^= 0x40;
         await writeFile(file, bytes);
         const out = path.join(dir, `out-${pass ?? "plain"}`);
-        await expect(restoreSnapshots(repo, [m], out)).rejects.toBeInstanceOf(IntegrityError);
+        await expect(restoreSnapshots(repo, [m], out, { decodeOn })).rejects.toBeInstanceOf(IntegrityError);
         expect(await readdir(out)).toEqual([]); // no partial file under the real name
-        const rec = await verifySnapshot(repo, m);
+        const rec = await verifySnapshot(repo, m, { decodeOn });
         expect(rec.ok).toBe(false);
         expect(rec.problems.join("\n")).toContain(id);
         expect((await repo.listVerifications()).find((v) => v.snapshotId === s.id)?.ok).toBe(false);

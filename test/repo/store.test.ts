@@ -133,6 +133,9 @@ describe("storeSnapshot", () => {
       const m = await repo.readSnapshot(s.id);
       expect(m.entries[0]!.size).toBe((await readFile(f)).length);
 
+      // Large enough that every read of it spans many of the writer's appends, also on a busy
+      // machine (a 2 MiB read took ~2 ms: one descheduled writer and an attempt saw no change).
+      await writeFile(f, seededBytes(48 * MiB, "busy"));
       const writer = new Worker(
         `const fs = require("node:fs"); const f = ${JSON.stringify(f)};
          require("node:worker_threads").parentPort.postMessage("go");

@@ -1,0 +1,35 @@
+/** Worker thread body of ChunkDecoder (./decoder.ts). */
+import { hash } from "node:crypto";
+import { parentPort, workerData } from "node:worker_threads";
+import { unpackSync } from "./compress.js";
+import { keyedId, unseal } from "./crypto.js";
+import type { DecodeFailure, DecodeJob, DecodeReply } from "./decoder.js";
+
+const { enc, idKey, maxObject } = workerData as { enc: Uint8Array | null; idKey: Uint8Array | null; maxObject: number };
+const key = enc && idKey ? { enc: Buffer.from(enc), id: Buffer.from(idKey) } : undefined;
+const port = parentPort!;
+
+port.on("message", (job: DecodeJob) => {
+  const fail = (failure: DecodeFailure) => port.postMessage({ n: job.n, failure } satisfies DecodeReply);
+  let inner: Uint8Array = new Uint8Array(job.data, job.offset, job.length);
+  if (key) {
+    const opened = unseal(key.enc, inner, job.aad);
+    if (!opened) return fail("auth");
+    inner = opened;
+  }
+  if (inner.length < 1) return fail("decompress");
+  let plain: Buffer;
+  try {
+    plain = unpackSync(inner, maxObject);
+  } catch {
+    return fail("decompress");
+  }
+  const digest = hash("sha256", plain, "buffer");
+  if ((key ? keyedId(key.id, digest) : digest.toString("hex")) !== job.id) return fail("mismatch");
+  // Transfer without a copy when the bytes sit alone in their memory (or in the input, which is
+  // ours); a small buffer may share Node's pool, which must never be handed away.
+  const whole = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength;
+  const ab = (whole || plain.buffer === job.data ? plain.buffer : new Uint8Array(plain).buffer) as ArrayBuffer;
+  const offset = ab === plain.buffer ? plain.byteOffset : 0;
+  port.postMessage({ n: job.n, plain: ab, offset, length: plain.length } satisfies DecodeReply, [ab]);
+});

@@ -179,8 +179,8 @@ function report(
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
     info.missing.length ? `Missing peers (not measured): ${info.missing.join(", ")}.` : "All peers present.",
     "",
-    "| phase | tool | wall (s) | peak RSS (MiB) | backplan / tool |",
-    "|---|---|---:|---:|---:|",
+    "| phase | tool | wall (s) | peak RSS (MiB) | backplan / tool | per-round ratios (median) |",
+    "|---|---|---:|---:|---:|---:|",
   ];
   for (const phase of PHASES) {
     for (const [tool, phases] of Object.entries(results)) {
@@ -190,7 +190,10 @@ function report(
       const rss = median(xs.map((s) => s.rssMiB));
       const mine = median(bp[phase].map((s) => s.wallS));
       const ratio = tool === "backplan" ? "" : wall >= 0.01 ? (mine / wall).toFixed(2) + "×" : "n/a (too fast to time)";
-      lines.push(`| ${phase} | ${tool} | ${wall.toFixed(2)} | ${Number.isNaN(rss) ? "n/a" : rss.toFixed(0)} | ${ratio} |`);
+      // Each round runs the tools back to back: its ratio is immune to the machine's load drifting between rounds.
+      const rounds = tool === "backplan" || wall < 0.01 ? [] : xs.map((s, i) => bp[phase][i]!.wallS / s.wallS);
+      const perRound = rounds.length ? `${rounds.map((r) => r.toFixed(2)).join(" · ")} (${median(rounds).toFixed(2)}×)` : "";
+      lines.push(`| ${phase} | ${tool} | ${wall.toFixed(2)} | ${Number.isNaN(rss) ? "n/a" : rss.toFixed(0)} | ${ratio} | ${perRound} |`);
     }
   }
   lines.push(

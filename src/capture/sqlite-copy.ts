@@ -7,12 +7,9 @@
  * The same function runs in both places.
  */
 import { rm } from "node:fs/promises";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { errnoCode } from "./fs-errors.js";
+import { startWorker } from "../worker-thread.js";
 
 export interface CopyRequest {
   livePath: string;
@@ -124,18 +121,6 @@ export function copyDatabaseInWorker(req: CopyRequest, signal?: AbortSignal): Pr
   });
 }
 
-/**
- * Under the test runner this module is TypeScript: the worker's source is then loaded through
- * tsx (a worker does not inherit the loader, and takes no `--import`). Built code loads plain JS.
- */
-function startWorker(js: URL, workerData: unknown): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(js, { workerData });
-  const ts = js.href.replace(/\.js$/, ".ts");
-  const tsxDir = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(path.join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
 
 function copyError(err: unknown, phase: CopyError["phase"]): CopyError {
   return err instanceof CopyError ? err : new CopyError((err as Error).message, phase, errnoCode(err));

@@ -4,11 +4,9 @@
  * GiB), on the thread that also writes the files. The check is the same as Repository.getChunk's;
  * a failure comes back as its kind, and the repository words the message.
  */
-import { Worker } from "node:worker_threads";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
+import type { Worker } from "node:worker_threads";
 import type { MasterKey } from "./crypto.js";
+import { startWorker } from "../worker-thread.js";
 
 export type DecodeFailure = "auth" | "decompress" | "mismatch";
 export type DecodeReply = { n: number; plain: ArrayBuffer; offset: number; length: number } | { n: number; failure: DecodeFailure };
@@ -75,15 +73,3 @@ export class DecodeError extends Error {
   }
 }
 
-/**
- * Under the test runner this module is TypeScript: the worker's source is then loaded through
- * tsx (a worker does not inherit the loader). Built code loads plain JS.
- */
-function startWorker(js: URL, workerData: unknown): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(js, { workerData });
-  const ts = js.href.replace(/\.js$/, ".ts");
-  const tsxDir = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(path.join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}

@@ -15,7 +15,7 @@ describe("npm run bench (tiny smoke run)", () => {
       expect(r.status, r.stderr).toBe(0);
       const md = readFileSync(out, "utf8");
       for (const phase of ["full", "no-change", "churn 1%", "restore"]) expect(md).toContain(`| ${phase} | backplan |`);
-      expect(md).toMatch(/\| full \| restic \| [\d.]+ \| \d+ \| [\d.]+× \|/);
+      expect(md).toMatch(/\| full \| restic \| [\d.]+ \| \d+ \| [\d.]+× \| [\d.]+ \([\d.]+×\) \|/);
       expect(md).toMatch(/No-change `backplan plan` on 200 small files/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

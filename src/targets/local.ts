@@ -14,6 +14,7 @@ import { NotFoundError, TargetError } from "../errors.js";
 import type { ObjectInfo, Target } from "./target.js";
 
 const HANDLES = 16;
+const IDLE_MS = 1000;
 /** Key segments the repository format uses; a leading dot is reserved for our temp files. */
 const SEGMENT = /^[A-Za-z0-9_=+@,-][A-Za-z0-9._=+@,-]*$/;
 
@@ -24,6 +25,7 @@ export class LocalTarget implements Target {
   private readonly dirty = new Set<string>();
   /** Open read handles for getRange (a restore reads many chunks of the same packs). */
   private readonly handles = new Map<string, ReadHandle>();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -91,6 +93,7 @@ export class LocalTarget implements Target {
       h.users--;
       if (h.detached && h.users === 0) closeHandle(h);
       this.trimHandles();
+      this.closeWhenIdle();
     }
   }
 
@@ -101,6 +104,23 @@ export class LocalTarget implements Target {
     // Closed once its readers are done: a read in flight keeps the file it started on.
     h.detached = true;
     if (h.users === 0) closeHandle(h);
+  }
+
+  /**
+   * Read handles close themselves a moment after the last read, so a target nobody closes (a
+   * library caller, a test) never leaves one for the garbage collector to close.
+   */
+  private closeWhenIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      for (const [key, h] of this.handles) {
+        if (h.users > 0) continue;
+        this.handles.delete(key);
+        closeHandle(h);
+      }
+      if (this.handles.size > 0) this.closeWhenIdle();
+    }, IDLE_MS);
+    this.idleTimer.unref();
   }
 
   /** Keeps at most HANDLES open, closing the oldest idle ones. */
@@ -189,6 +209,7 @@ export class LocalTarget implements Target {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const all = [...this.handles.values()];
     this.handles.clear();
     await Promise.all(all.map((h) => h.fh.then((fh) => fh.close()).catch(() => undefined)));

@@ -26,6 +26,8 @@ import type { Repository } from "./repository.js";
 
 /** Share of a pack's bytes that must be garbage before its live chunks are copied out. */
 const REPACK = 0.2;
+/** Index objects tolerated before gc merges them into one. */
+export const MAX_INDEX_OBJECTS = 32;
 
 export interface GcResult {
   snapshots: number;
@@ -75,7 +77,10 @@ export async function gc(repo: Repository, opts: { dryRun?: boolean } = {}): Pro
         repack.push({ pack, size, live, dead: records.length - live.length });
       } else kept.set(pack, records);
     }
-    if (opts.dryRun || (doomed.length === 0 && repack.length === 0)) {
+    // Every store writes a small index object and every backup reads them all: gc merges them
+    // into one also when it has nothing to delete, once there are more than a few.
+    const merge = index.indexKeys.length > MAX_INDEX_OBJECTS;
+    if (opts.dryRun || (doomed.length === 0 && repack.length === 0 && !merge)) {
       return { ...result, chunksKept: [...referenced].filter((id) => index.has(id)).length, packsDeleted: doomed.length, packsRepacked: repack.length, bytesFreed: doomed.reduce((n, o) => n + o.size, 0) };
     }
     // Forgotten manifests must stay gone before their chunks go: a power loss must not bring

@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { IntegrityError } from "../../src/errors.js";
 import { readPackHeader } from "../../src/repo/pack.js";
-import { forgetSnapshots, gc } from "../../src/repo/prune.js";
+import { forgetSnapshots, gc, MAX_INDEX_OBJECTS } from "../../src/repo/prune.js";
 import { Repository } from "../../src/repo/repository.js";
 import { restoreSnapshots } from "../../src/repo/restore.js";
 import { storeSnapshot } from "../../src/repo/store.js";
@@ -134,6 +134,25 @@ describe("pack files", () => {
       expect(index.indexKeys.length).toBe(1); // one complete index replaced the others
       await restoredEquals(repo, s5.id, path.join(dir, "out2"), data);
       expect((await gc(repo)).chunksDeleted).toBe(0); // converged
+    }));
+
+  it("gc merges many index objects into one even when it has nothing to delete", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      const { repo } = await openRepo(path.join(dir, "repo"), PASS);
+      const ids: string[] = [];
+      for (let i = 0; i < MAX_INDEX_OBJECTS + 2; i++) {
+        await files(data, { [`f${i}.txt`]: 100 });
+        ids.push((await storeSnapshot(repo, await captureDir(data))).id);
+      }
+      repo.forgetKnownChunks();
+      expect((await repo.loadIndex()).indexKeys.length).toBe(MAX_INDEX_OBJECTS + 2);
+      const r = await gc(repo);
+      expect(r).toMatchObject({ packsDeleted: 0, packsRepacked: 0, chunksDeleted: 0 });
+      const index = await repo.loadIndex();
+      expect(index.indexKeys.length).toBe(1);
+      expect(index.blobCount).toBe(MAX_INDEX_OBJECTS + 2);
+      await restoredEquals(repo, ids.at(-1)!, path.join(dir, "out"), data);
     }));
 
   it("a gc that dies after writing the new index leaves every snapshot whole; the next gc finishes", () =>

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsModule, { type FormatsPlugin } from "ajv-formats";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { packageRoot } from "../version.js";
 import { didYouMean, quoteList, type Segment } from "./names.js";
+import { loadValidator } from "./validator.js";
 
 /** A problem before it is located in the YAML source. */
 export interface Issue {
@@ -20,24 +20,14 @@ export interface Issue {
 }
 
 export const schemaPath = path.join(packageRoot, "schema", "backup.schema.json");
-export const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as Record<string, unknown>;
+const schemaText = readFileSync(schemaPath, "utf8");
+export const schema = JSON.parse(schemaText) as Record<string, unknown>;
 
 let validator: ValidateFunction | undefined;
-/**
- * `checkSchema` also validates our schema against the 2020-12 meta-schema: the tests do that
- * once; every command skipping it saves ~30 ms of start-up (compiling the meta-schema).
- */
+/** See ./validator.ts; `checkSchema` (tests) also checks the schema against the meta-schema. */
 export function compiled(opts: { checkSchema?: boolean } = {}): ValidateFunction {
-  if (!validator || opts.checkSchema) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, strict: true, validateSchema: opts.checkSchema ?? false });
-    // ajv-formats is CommonJS: its default export arrives wrapped or not depending on the loader.
-    const mod = addFormatsModule as unknown as FormatsPlugin & { default?: FormatsPlugin };
-    const addFormats = mod.default ?? mod;
-    addFormats(ajv, ["email", "uri"]);
-    const v = ajv.compile(schema);
-    if (opts.checkSchema) return v;
-    validator = v;
-  }
+  if (opts.checkSchema) return loadValidator(schemaText, opts);
+  validator ??= loadValidator(schemaText);
   return validator;
 }
 

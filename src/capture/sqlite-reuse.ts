@@ -21,10 +21,8 @@
  */
 import type { Stats } from "node:fs";
 import { lstat } from "node:fs/promises";
-import type { FileStamp, SqliteCaptureRecord } from "./types.js";
+import { RACY_MS, type FileStamp, type SqliteCaptureRecord } from "./types.js";
 
-/** Coarser than the mtime tick of the file systems data directories live on (ext4, xfs, btrfs, zfs: a few ms or less; some network file systems: 1 s). */
-export const RACY_MS = 1000;
 
 /** The live database as stat'ed before a capture. */
 export interface LiveDatabase {

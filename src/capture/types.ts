@@ -54,6 +54,14 @@ export interface CapturedComponent {
   cleanup(): Promise<void>;
 }
 
+/**
+ * A file whose mtime is less than this before the moment it was stat'ed may still change within
+ * the same mtime tick: neither the store's stat cache nor the SQLite staging trusts such a stat.
+ * Coarser than the tick of the file systems data lives on (ext4, xfs, btrfs, zfs: a few ms or
+ * less; some network file systems: 1 s).
+ */
+export const RACY_MS = 1000;
+
 /** What tells a file's content apart without reading it: lstat fields. */
 export interface FileStamp {
   size: number;

@@ -33,29 +33,24 @@ export async function pack(plain: Uint8Array): Promise<[Uint8Array, Uint8Array]>
 }
 
 export async function unpack(data: Uint8Array, maxSize: number): Promise<Buffer> {
-  const body = Buffer.from(data.buffer, data.byteOffset + 1, data.length - 1);
-  switch (data[0]) {
-    case RAW:
-      return body;
-    case BROTLI:
-      return unbrotli(body, { maxOutputLength: maxSize, chunkSize: outputChunk(body.length * 8, 1 << 20) });
-    case DEFLATE:
-      return inflate(body, { maxOutputLength: maxSize, chunkSize: outputChunk(body.length * 8, 1 << 20) });
-    default:
-      throw new Error(`unknown compression ${String(data[0])}`);
-  }
+  return unpackWith(data, maxSize, unbrotli, inflate);
 }
 
-/** unpack on the calling thread (the decode worker, which has nothing else to do). */
+/** unpack on the calling thread (the decoder thread, which has nothing else to do). */
 export function unpackSync(data: Uint8Array, maxSize: number): Buffer {
+  return unpackWith(data, maxSize, zlib.brotliDecompressSync, zlib.inflateRawSync);
+}
+
+function unpackWith<T>(data: Uint8Array, maxSize: number, brotliFn: (b: Buffer, o: zlib.ZlibOptions) => T, inflateFn: (b: Buffer, o: zlib.ZlibOptions) => T): T | Buffer {
   const body = Buffer.from(data.buffer, data.byteOffset + 1, data.length - 1);
+  const opts = { maxOutputLength: maxSize, chunkSize: outputChunk(body.length * 8, 1 << 20) };
   switch (data[0]) {
     case RAW:
       return body;
     case BROTLI:
-      return zlib.brotliDecompressSync(body, { maxOutputLength: maxSize, chunkSize: outputChunk(body.length * 8, 1 << 20) });
+      return brotliFn(body, opts);
     case DEFLATE:
-      return zlib.inflateRawSync(body, { maxOutputLength: maxSize, chunkSize: outputChunk(body.length * 8, 1 << 20) });
+      return inflateFn(body, opts);
     default:
       throw new Error(`unknown compression ${String(data[0])}`);
   }

@@ -109,9 +109,10 @@ export async function gc(repo: Repository, opts: { dryRun?: boolean } = {}): Pro
       }),
     );
     await repo.flush();
-    repo.forgetKnownChunks();
-    const after = await repo.loadIndex();
-    result.chunksKept = [...referenced].filter((id) => after.has(id)).length;
+    // What the new index names: the kept packs, and the live chunks copied out of repacked ones.
+    const stored = new Set([...kept.values()].flatMap((records) => records.map((r) => r[0])));
+    for (const r of repack) if (!kept.has(r.pack)) for (const [id] of r.live) stored.add(id);
+    result.chunksKept = [...referenced].filter((id) => stored.has(id)).length;
     result.packsDeleted = doomed.length - result.packsRepacked;
     result.bytesFreed = doomed.reduce((n, o) => n + o.size, 0) - written;
     return result;

@@ -12,15 +12,17 @@ import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
 import { ChunkDecoder, DecodeError } from "./decoder.js";
 import { pack, unpack } from "./compress.js";
 import { keyedId, newMasterKey, seal, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
-import { blobAad, packKey, PackWriter, type BlobLocation, type BlobRecord } from "./pack.js";
+import { blobAad, packKey, PackWriter, type BlobLocation, type BlobRecord, type WrittenPack } from "./pack.js";
 import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.js";
 
+const UNREADABLE = "it fails authentication or decompression";
+const MISMATCH = "its content does not match its id";
 const CORRUPT_HINT =
   "this copy is never used; restore from another target or an older snapshot, then run `backplan verify`; forget the affected snapshots so the next backup writes the chunk anew";
 
 export const FORMAT_VERSION = 2;
 const MAX_OBJECT = 64 * 1024 * 1024;
-/** Whole packs kept in memory while restoring: files restore a few at a time from the same packs. */
+/** Whole packs kept in memory for targets without ranged reads (rclone): restores read many chunks of a pack in a row. */
 const PACK_CACHE = 6;
 
 export interface OpenOptions {
@@ -166,21 +168,30 @@ export class Repository {
       await this.packs.drain();
       const written = this.packs.takeWritten();
       if (written.length === 0) return;
-      try {
-        await this.flush();
-        const file: IndexFile = { version: 1, packs: Object.fromEntries(written.map((p) => [p.id, p.records])) };
-        await this.putJson(`index/${randomBytes(16).toString("hex")}`, file);
-        await this.flush();
-      } catch (err) {
-        this.packs.giveBack(written);
-        throw err;
-      }
-      const index = await this.index;
-      if (index) for (const p of written) index.add(p.id, p.records, p.size);
-      this.packs.markIndexed(written);
+      await this.writeIndex(new Map(), written);
     });
     this.flushing = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * One index object naming `kept` and the packs just `written`: the packs durable before it, it
+   * durable before this returns. When it fails, the packs go back to be indexed by the next try.
+   */
+  private async writeIndex(kept: Map<string, BlobRecord[]>, written: WrittenPack[]): Promise<void> {
+    try {
+      await this.flush();
+      const file: IndexFile = { version: 1, packs: Object.fromEntries([...kept, ...written.map((p) => [p.id, p.records] as const)]) };
+      await this.putJson(`index/${randomBytes(16).toString("hex")}`, file);
+      await this.flush();
+    } catch (err) {
+      this.packs.giveBack(written);
+      throw err;
+    }
+    // Into the loaded index first: until then the writer still answers for these chunks.
+    const index = await this.index;
+    if (index) for (const p of written) index.add(p.id, p.records, p.size);
+    this.packs.markIndexed(written);
   }
 
   /**
@@ -204,16 +215,7 @@ export class Repository {
   async replaceIndex(kept: Map<string, BlobRecord[]>, oldKeys: string[]): Promise<number> {
     await this.packs.drain();
     const written = this.packs.takeWritten();
-    try {
-      await this.flush();
-      const file: IndexFile = { version: 1, packs: Object.fromEntries([...kept, ...written.map((p) => [p.id, p.records] as const)]) };
-      await this.putJson(`index/${randomBytes(16).toString("hex")}`, file);
-      await this.flush();
-    } catch (err) {
-      this.packs.giveBack(written);
-      throw err;
-    }
-    this.packs.markIndexed(written);
+    await this.writeIndex(kept, written);
     for (const k of oldKeys) await this.target.delete(k);
     await this.flush();
     this.forgetKnownChunks();
@@ -235,8 +237,7 @@ export class Repository {
       return await decoder.decode(id, blobAad(id), encoded);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      const why = err.failure === "mismatch" ? "its content does not match its id" : "it fails authentication or decompression";
-      throw new IntegrityError(`chunk ${id} in pack ${packKey(loc.pack)} on ${this.target.where} is corrupt: ${why}`, { hint: CORRUPT_HINT });
+      throw this.corrupt(id, loc, err.failure === "mismatch" ? MISMATCH : UNREADABLE);
     }
   }
 
@@ -245,22 +246,20 @@ export class Repository {
     return new ChunkDecoder(this.key, MAX_OBJECT);
   }
 
+  /** The same check as the decoder thread's (./decoder-worker.ts), on this thread. */
   private async openBlob(id: string, loc: BlobLocation, encoded: Uint8Array): Promise<Buffer> {
-    const key = packKey(loc.pack);
     let plain: Buffer;
     try {
       plain = await this.decode(blobAad(id), encoded);
     } catch (err) {
-      if (err instanceof IntegrityError) {
-        throw new IntegrityError(`chunk ${id} in pack ${key} on ${this.target.where} is corrupt: it fails authentication or decompression`, { hint: CORRUPT_HINT });
-      }
-      throw err;
+      throw err instanceof IntegrityError ? this.corrupt(id, loc, UNREADABLE) : err;
     }
-    const actual = this.chunkId(hash("sha256", plain, "buffer"));
-    if (actual !== id) {
-      throw new IntegrityError(`chunk ${id} in pack ${key} on ${this.target.where} is corrupt: its content does not match its id`, { hint: CORRUPT_HINT });
-    }
+    if (this.chunkId(hash("sha256", plain, "buffer")) !== id) throw this.corrupt(id, loc, MISMATCH);
     return plain;
+  }
+
+  private corrupt(id: string, loc: BlobLocation, why: string): IntegrityError {
+    return new IntegrityError(`chunk ${id} in pack ${packKey(loc.pack)} on ${this.target.where} is corrupt: ${why}`, { hint: CORRUPT_HINT });
   }
 
   /**
@@ -274,9 +273,7 @@ export class Repository {
       const pack = await this.readPack(loc.pack);
       bytes = pack.subarray(loc.offset, Math.min(pack.length, loc.offset + loc.length));
     }
-    if (bytes.length !== loc.length) {
-      throw new IntegrityError(`pack ${packKey(loc.pack)} on ${this.target.where} is truncated: chunk ${id} is missing from it`, { hint: CORRUPT_HINT });
-    }
+    if (bytes.length !== loc.length) throw this.corrupt(id, loc, "its pack is truncated");
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   }
 

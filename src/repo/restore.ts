@@ -15,9 +15,10 @@ import type { Repository } from "./repository.js";
 import type { ManifestEntry, SnapshotManifest } from "./types.js";
 
 const PREFETCH = 4;
-const DECODER_MIN_BYTES = 32 * 1024 * 1024;
 /** Files restored concurrently (each with up to PREFETCH chunks in flight). */
 const FILES = 4;
+/** From this much on, decoding on its own thread pays for the thread's start (~40 ms). */
+const DECODER_MIN_BYTES = 32 * 1024 * 1024;
 
 export interface RestoreOptions {
   /** Restore into a non-empty folder, replacing what is at the same paths. */
@@ -53,7 +54,6 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
 
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   const total = entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
-  // Decoding on its own thread pays for the thread's start (~40 ms) from a few dozen MiB on.
   const onWorker = opts.decodeOn === "worker" || (opts.decodeOn === undefined && total >= DECODER_MIN_BYTES);
   const decoder = onWorker ? repo.decoder() : undefined;
   // Promises, not flags: files are restored FILES at a time and may need the same folder at once.

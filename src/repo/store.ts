@@ -11,7 +11,7 @@ import { hash, randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import os from "node:os";
 import { BugError, UserError } from "../errors.js";
-import type { CaptureEntry, CapturedComponent } from "../capture/types.js";
+import { RACY_MS, type CaptureEntry, type CapturedComponent } from "../capture/types.js";
 import { toolVersion } from "../version.js";
 import { chunkFile, readBuffer } from "./chunker.js";
 import { acquireLock } from "./locks.js";
@@ -27,8 +27,6 @@ const WRITES = 4;
 /** ...but no more plaintext than this (each write also holds its compressed and sealed copies). */
 const WRITE_BYTES = 16 * 1024 * 1024;
 const LIVE_ATTEMPTS = 3;
-/** A file modified this recently may change again within the same mtime tick: do not cache it. */
-const RACY_MS = 1000;
 
 export interface StoreProgress {
   bytesDone: number;

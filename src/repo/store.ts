@@ -13,7 +13,7 @@ import os from "node:os";
 import { BugError, UserError } from "../errors.js";
 import { RACY_MS, type CaptureEntry, type CapturedComponent } from "../capture/types.js";
 import { toolVersion } from "../version.js";
-import { chunkFile, readBuffer } from "./chunker.js";
+import { chunkFile } from "./chunker.js";
 import { acquireLock } from "./locks.js";
 import { treeProblems } from "./paths.js";
 import type { Repository } from "./repository.js";
@@ -93,7 +93,7 @@ class StoreRun {
     private readonly captured: CapturedComponent,
     private readonly opts: StoreOptions,
   ) {
-    this.buf = readBuffer(repo.chunker);
+    this.buf = repo.chunker.readBuffer();
     const files = captured.entries.filter((e) => e.type === "file");
     this.progress = { bytesDone: 0, bytesTotal: files.reduce((n, e) => n + e.size, 0), filesDone: 0, filesTotal: files.length, chunksNew: 0, bytesWritten: 0 };
   }

@@ -36,6 +36,12 @@ export interface BlobLocation {
 /** [chunk id, offset, length, plaintext size]: the compact form in headers and index objects. */
 export type BlobRecord = [string, number, number, number];
 
+export function byteLength(parts: Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
 export function packKey(packId: string): string {
   return `data/${packId.slice(0, 2)}/${packId}`;
 }
@@ -114,15 +120,20 @@ export class PackWriter {
     return this.pending.has(id) || this.writtenIds.has(id);
   }
 
-  async add(id: string, encoded: Buffer, size: number): Promise<void> {
+  /** `encoded` may come in pieces (as sealed): they are copied into the pack, in order, as one blob. */
+  async add(id: string, encoded: Uint8Array | Uint8Array[], size: number): Promise<void> {
     this.throwFailure();
     if (this.pending.has(id)) return;
+    const parts = Array.isArray(encoded) ? encoded : [encoded];
+    const length = byteLength(parts);
     let pack = this.open;
-    if (pack && pack.size + encoded.length > pack.buf.length) await this.close();
-    pack = this.open ??= { id: randomBytes(16).toString("hex"), buf: this.buffer(encoded.length), records: [], size: 0 };
-    pack.records.push([id, pack.size, encoded.length, size]);
-    encoded.copy(pack.buf, pack.size);
-    pack.size += encoded.length;
+    if (pack && pack.size + length > pack.buf.length) await this.close();
+    pack = this.open ??= { id: randomBytes(16).toString("hex"), buf: this.buffer(length), records: [], size: 0 };
+    pack.records.push([id, pack.size, length, size]);
+    for (const part of parts) {
+      pack.buf.set(part, pack.size);
+      pack.size += part.length;
+    }
     this.pending.set(id, pack);
     if (pack.size >= PACK_SIZE) await this.close();
   }

@@ -11,8 +11,8 @@ import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
 import { ChunkDecoder, DecodeError } from "./decoder.js";
 import { pack, unpack } from "./compress.js";
-import { keyedId, newMasterKey, seal, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
-import { blobAad, packKey, PackWriter, type BlobLocation, type BlobRecord, type WrittenPack } from "./pack.js";
+import { keyedId, newMasterKey, sealParts, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
+import { blobAad, byteLength, packKey, PackWriter, type BlobLocation, type BlobRecord, type WrittenPack } from "./pack.js";
 import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.js";
 
 const UNREADABLE = "it fails authentication or decompression";
@@ -146,9 +146,9 @@ export class Repository {
     }
     let size = 0;
     const p = (async () => {
-      const data = await this.encode(blobAad(id), plain);
-      size = data.length;
+      const data = await this.encodeParts(blobAad(id), plain);
       await this.packs.add(id, data, plain.length);
+      size = byteLength(data);
     })();
     this.encoding.set(id, p);
     try {
@@ -374,8 +374,13 @@ export class Repository {
   }
 
   async encode(key: string, plain: Uint8Array): Promise<Buffer> {
+    return Buffer.concat(await this.encodeParts(key, plain));
+  }
+
+  /** encode's bytes in pieces: a blob is copied into its pack straight from these. */
+  async encodeParts(key: string, plain: Uint8Array): Promise<Uint8Array[]> {
     const parts = await pack(plain);
-    return this.key ? seal(this.key.enc, parts, key) : Buffer.concat(parts);
+    return this.key ? sealParts(this.key.enc, parts, key) : parts;
   }
 
   async decode(key: string, data: Uint8Array): Promise<Buffer> {

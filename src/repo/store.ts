@@ -13,6 +13,7 @@ import os from "node:os";
 import { BugError, UserError } from "../errors.js";
 import { RACY_MS, type CaptureEntry, type CapturedComponent } from "../capture/types.js";
 import { toolVersion } from "../version.js";
+import { BufferPool } from "./buffer-pool.js";
 import { chunkFile } from "./chunker.js";
 import { acquireLock } from "./locks.js";
 import { treeProblems } from "./paths.js";
@@ -27,6 +28,8 @@ const WRITES = 4;
 /** ...but no more plaintext than this (each write also holds its compressed and sealed copies). */
 const WRITE_BYTES = 16 * 1024 * 1024;
 const LIVE_ATTEMPTS = 3;
+/** Chunk copies, shared by the stores of one process (they run on one thread). */
+const chunkBuffers = new BufferPool();
 
 export interface StoreProgress {
   bytesDone: number;
@@ -190,8 +193,11 @@ class StoreRun {
     const ids: string[] = [];
     let size = 0;
     try {
-      for await (const chunk of chunkFile(e.source!, this.repo.chunker, this.buf)) {
-        if (this.failure) throw this.failure.err;
+      for await (const chunk of chunkFile(e.source!, this.repo.chunker, this.buf, take)) {
+        if (this.failure) {
+          chunkBuffers.give(chunk);
+          throw this.failure.err;
+        }
         const digest = hash("sha256", chunk, "buffer"); // one-shot: no Hash object (and native context) per chunk
         const hex = digest.toString("hex");
         refs.push({ digest: hex, size: chunk.length });
@@ -216,7 +222,14 @@ class StoreRun {
     }
     if (this.failure) throw this.failure.err;
     this.inflightBytes += chunk.length;
-    const p: Promise<void> = this.repo.putChunk(chunk, digest).finally(() => (this.inflightBytes -= chunk.length)).then(
+    const p: Promise<void> = this.repo
+      .putChunk(chunk, digest)
+      .finally(() => {
+        // Settled: the encode has read the chunk (or failed), nothing holds it now.
+        this.inflightBytes -= chunk.length;
+        chunkBuffers.give(chunk);
+      })
+      .then(
       ({ written }) => {
         if (written > 0) {
           this.stats.chunksNew++;
@@ -242,6 +255,8 @@ class StoreRun {
     this.opts.onProgress({ ...this.progress });
   }
 }
+
+const take = (length: number) => chunkBuffers.take(length);
 
 function unreadable(e: CaptureEntry, err: unknown): UserError {
   const code = (err as NodeJS.ErrnoException).code ?? "";

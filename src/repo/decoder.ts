@@ -4,6 +4,7 @@
  * GiB), on the thread that also writes the files. The check is the same as Repository.getChunk's;
  * a failure comes back as its kind, and the repository words the message.
  */
+import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import type { MasterKey } from "./crypto.js";
 import { startWorker } from "../worker-thread.js";
@@ -19,32 +20,39 @@ export interface DecodeJob {
   length: number;
 }
 
+/**
+ * Threads decoding at once. One left the main thread idle half of a restore while it waited for
+ * the decoder (5.4 s restore: decoder busy 3.7 s, main 2.5 s); two share the second core with it.
+ */
+const THREADS = Math.max(1, Math.min(2, availableParallelism()));
+
 export class ChunkDecoder {
-  private readonly worker: Worker;
+  private readonly threads: { worker: Worker; busy: number }[] = [];
   private next = 0;
-  private readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
+  private readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void; thread: { busy: number } }>();
   private crashed: Error | undefined;
 
-  constructor(key: MasterKey | undefined, maxObject: number) {
-    this.worker = startWorker(new URL("./decoder-worker.js", import.meta.url), {
-      enc: key ? new Uint8Array(key.enc) : null,
-      idKey: key ? new Uint8Array(key.id) : null,
-      maxObject,
-    });
-    this.worker.on("message", (m: DecodeReply) => {
-      const w = this.waiting.get(m.n);
-      if (!w) return;
-      this.waiting.delete(m.n);
-      if ("failure" in m) w.reject(new DecodeError(m.failure));
-      else w.resolve(Buffer.from(m.plain, m.offset, m.length));
-    });
+  constructor(key: MasterKey | undefined, maxObject: number, threads = THREADS) {
+    const keys = { enc: key ? new Uint8Array(key.enc) : null, idKey: key ? new Uint8Array(key.id) : null, maxObject };
     const die = (err: Error) => {
       this.crashed ??= err;
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     };
-    this.worker.on("error", die);
-    this.worker.on("exit", (code) => die(new Error(`the chunk decoder thread exited (code ${code})`)));
+    for (let i = 0; i < threads; i++) {
+      const worker = startWorker(new URL("./decoder-worker.js", import.meta.url), keys);
+      worker.on("message", (m: DecodeReply) => {
+        const w = this.waiting.get(m.n);
+        if (!w) return;
+        this.waiting.delete(m.n);
+        w.thread.busy--;
+        if ("failure" in m) w.reject(new DecodeError(m.failure));
+        else w.resolve(Buffer.from(m.plain, m.offset, m.length));
+      });
+      worker.on("error", die);
+      worker.on("exit", (code) => die(new Error(`the chunk decoder thread exited (code ${code})`)));
+      this.threads.push({ worker, busy: 0 });
+    }
   }
 
   /** The checked plaintext of `encoded`; DecodeError when it is not the chunk `id`. */
@@ -55,15 +63,19 @@ export class ChunkDecoder {
     const own = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer);
     const data = own ? (encoded.buffer as ArrayBuffer) : new Uint8Array(encoded).buffer;
     const job: DecodeJob = { n, id, aad, data, offset: 0, length: encoded.length };
+    // The thread with the fewest jobs queued: chunk sizes vary, so turns would not balance.
+    let thread = this.threads[0]!;
+    for (const t of this.threads) if (t.busy < thread.busy) thread = t;
+    thread.busy++;
     return new Promise<Buffer>((resolve, reject) => {
-      this.waiting.set(n, { resolve, reject });
-      this.worker.postMessage(job, [data]);
+      this.waiting.set(n, { resolve, reject, thread });
+      thread.worker.postMessage(job, [data]);
     });
   }
 
   async close(): Promise<void> {
     this.crashed ??= new Error("the chunk decoder is closed");
-    await this.worker.terminate();
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 }
 

@@ -1,7 +1,6 @@
 /** What changed in backup.yaml since the last successful apply: a unified diff, secrets redacted. */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { createTwoFilesPatch } from "diff";
 import type { Spec } from "./types.js";
 import type { Catalog } from "../catalog/catalog.js";
 
@@ -25,6 +24,8 @@ export async function specDiff(spec: Spec, catalog: Catalog): Promise<string | u
   const now = await readRedactedSpec(spec);
   if (now === last.text) return undefined;
   const name = path.basename(spec.file);
+  // Loaded only when there is a diff to show: its 19 modules cost every other run ~15 ms.
+  const { createTwoFilesPatch } = await import("diff");
   return createTwoFilesPatch(`${name} (applied ${last.appliedAt})`, `${name} (now)`, last.text, now, "", "", { context: 2 })
     .split("\n")
     .slice(1)

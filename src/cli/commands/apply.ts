@@ -6,7 +6,6 @@ import { observe } from "../../observe/observe.js";
 import { plan as makePlan, observedDigest } from "../../plan/plan.js";
 import { renderPlanText } from "../../render/text.js";
 import type { ApplyResult } from "../../apply/apply.js";
-import { executePlan, rememberAppliedSpec } from "../../apply/run.js";
 import type { Plan } from "../../plan/types.js";
 import type { ApplyEvent } from "../../apply/events.js";
 import { acquireApplyLock } from "../../apply/local-lock.js";
@@ -28,6 +27,10 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     for (const w of ws.warnings) ctx.stderr(formatProblem(w) + "\n");
     release = acquireApplyLock(ws.spec.dir);
     const now = ctx.now();
+    // The apply machinery (capture, store, prune, Docker) loads while observe waits on the
+    // targets and on scrypt, which runs on the thread pool: ~40 ms off every apply.
+    const running = import("../../apply/run.js");
+    running.catch(() => undefined);
     const { observed } = await observe(ws.spec, ws.targets, {
       catalog: ws.catalog,
       ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
@@ -41,6 +44,7 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
       plan = makePlan(ws.spec, observed, now, { pruneOrphans: Boolean(opts.pruneOrphans) });
       if (!opts.json) ctx.stdout(renderPlanText(plan, { color: ctx.isTTY && !process.env.NO_COLOR }) + "\n");
     }
+    const { executePlan, rememberAppliedSpec } = await running;
     if (plan.actions.length === 0) {
       if (opts.json) ctx.stdout(JSON.stringify({ type: "apply-done", done: 0, failed: 0, skipped: 0, ms: 0 }) + "\n");
       await rememberAppliedSpec(ws);

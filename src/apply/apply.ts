@@ -31,6 +31,11 @@ export interface ApplyDeps {
   /** The clock the snapshots are stamped with (BACKPLAN_NOW in tests). */
   now: Date;
   emit: Emit;
+  /**
+   * The repositories' keys still being unlocked (observe's `deferKeys`): hot captures start
+   * before it settles, anything that stores, stops a service, prunes or verifies after.
+   */
+  keys?: Promise<void>;
 }
 
 export interface ApplyResult {
@@ -50,6 +55,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResul
   try {
     await tidyStaging(deps);
     await runSnapshots(plan.actions.filter(isSnapshot), deps, repos, result);
+    await deps.keys;
     await runPrunes(plan.actions.filter(isPrune), deps, repos, result);
     await runVerifies(plan.actions.filter(isVerify), deps, repos, result);
   } finally {
@@ -145,6 +151,13 @@ async function runSnapshots(actions: SnapshotAction[], deps: ApplyDeps, repos: R
         return undefined;
       }),
     }));
+    try {
+      await deps.keys;
+    } catch (err) {
+      // A wrong passphrase: nothing is stored; the copies made so far are tidied, then it is the error.
+      for (const c of captures) await (await c.captured)?.done();
+      throw err;
+    }
     for (const c of captures) await storeCaptured(await c.captured, c.acts, deps, repos, result);
     if (cold.length > 0) {
       const work = async () => {

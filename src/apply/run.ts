@@ -11,7 +11,11 @@ import { readRedactedSpec } from "../spec/diff.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { NotifyEvent } from "../notify/notify.js";
 
-export async function executePlan(ws: Workspace, plan: Plan, opts: { now: Date; emit: Emit; warn: (s: string) => void }): Promise<ApplyResult> {
+export async function executePlan(
+  ws: Workspace,
+  plan: Plan,
+  opts: { now: Date; emit: Emit; warn: (s: string) => void; keys?: Promise<void> },
+): Promise<ApplyResult> {
   const runId = ws.catalog.startRun("apply", new Date());
   let result: ApplyResult | undefined;
   try {
@@ -22,6 +26,7 @@ export async function executePlan(ws: Workspace, plan: Plan, opts: { now: Date; 
       now: opts.now,
       emit: opts.emit,
       ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
+      ...(opts.keys ? { keys: opts.keys } : {}),
     });
   } finally {
     const status = !result ? "failed" : result.failed.length === 0 ? "ok" : result.done.length > 0 ? "partial" : "failed";

@@ -18,16 +18,22 @@ export interface ObserveResult {
   repos: Map<string, Repository>;
   /** Full summaries by target and snapshot id, for `snapshots` and restore. */
   summaries: Map<string, SnapshotSummary[]>;
+  /**
+   * With `deferKeys`: settles once every repository's key is unlocked, rejecting as observe would
+   * have (a wrong passphrase). Without: already resolved.
+   */
+  keys: Promise<void>;
 }
 
 export async function observe(
   spec: Spec,
   targets: Map<string, Target>,
-  opts: { catalog: Catalog; passphrase?: string; only?: Set<string> },
+  opts: { catalog: Catalog; passphrase?: string; only?: Set<string>; deferKeys?: boolean },
 ): Promise<ObserveResult> {
   const observed: Observed = { targets: {}, lastCaptureBytes: opts.catalog.captureBytes() };
   const repos = new Map<string, Repository>();
   const summaries = new Map<string, SnapshotSummary[]>();
+  const unlocking: Promise<void>[] = [];
   // Targets are independent: list them concurrently, and one unreachable target never hides the others.
   await Promise.all(
     [...targets.entries()]
@@ -37,7 +43,10 @@ export async function observe(
           const { observedTarget, repo, list } = await observeTarget(name, target, opts);
           observed.targets[name] = observedTarget;
           summaries.set(name, list);
-          if (repo) repos.set(name, repo);
+          if (repo) {
+            repos.set(name, repo);
+            unlocking.push(repo.unlocked());
+          }
         } catch (err) {
           // A wrong passphrase or unknown format is the user's to fix, not an unreachable target.
           if (err instanceof UserError && !(err instanceof TargetError)) throw err;
@@ -47,18 +56,22 @@ export async function observe(
       }),
   );
   void spec;
-  return { observed, repos, summaries };
+  const keys = Promise.all(unlocking).then(() => undefined);
+  keys.catch(() => undefined); // the caller awaits it
+  return { observed, repos, summaries, keys };
 }
 
 async function observeTarget(
   name: string,
   target: Target,
-  opts: { catalog: Catalog; passphrase?: string },
+  opts: { catalog: Catalog; passphrase?: string; deferKeys?: boolean },
 ): Promise<{ observedTarget: ObservedTarget; repo?: Repository; list: SnapshotSummary[] }> {
   // A missing bucket looks like an empty one to a listing: ask the target first, so the plan says
   // "bucket does not exist" instead of planning copies that can only fail.
   if (hasAccessCheck(target)) await target.checkAccess();
-  const repo = await Repository.open(target, { passphrase: opts.passphrase, create: false });
+  // Deferred, scrypt runs while the listing (and the caller's captures) go on; a manifest or
+  // verification record not in the catalog waits for the key.
+  const repo = await Repository.open(target, { passphrase: opts.passphrase, create: false, deferKey: opts.deferKeys === true });
   if (!repo) return { observedTarget: { name, reachable: true, snapshots: [] }, list: [] };
 
   const ids = await repo.listSnapshotIds();

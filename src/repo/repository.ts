@@ -5,7 +5,7 @@
  * Layout and types: ./types.ts.
  */
 import { hash, randomBytes } from "node:crypto";
-import { IntegrityError, NotFoundError, UserError } from "../errors.js";
+import { BugError, IntegrityError, NotFoundError, UserError } from "../errors.js";
 import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
@@ -29,6 +29,11 @@ export interface OpenOptions {
   passphrase?: string | undefined;
   /** false: observe only; an empty target gives undefined and nothing is written. */
   create: boolean;
+  /**
+   * Return before the key is unlocked (scrypt, ~0.1 s on the thread pool); whatever reads or
+   * writes an object waits for it. `unlocked()` rejects as open would (e.g. a wrong passphrase).
+   */
+  deferKey?: boolean;
 }
 
 /** What a backup asks before writing a chunk: is it on the target, or on its way there? */
@@ -46,17 +51,31 @@ export class Repository {
   /** Repository locks this process holds on it; see ./locks.ts for why this matters. */
   private locksHeld = 0;
 
+  /** Set once unlocked; see `deferKey`. */
+  private unlocking: Promise<void> | undefined;
+
   private constructor(
     readonly target: Target,
     readonly config: RepoConfig,
-    private readonly key: MasterKey | undefined,
+    private masterKey: MasterKey | undefined,
   ) {
     this.chunker = new Chunker(config.chunker);
     this.packs = new PackWriter(target, this);
   }
 
   get encrypted(): boolean {
-    return this.key !== undefined;
+    return this.config.encryption !== null;
+  }
+
+  /** Resolves once the key is unlocked (at once unless opened with `deferKey`). */
+  unlocked(): Promise<void> {
+    return this.unlocking ?? Promise.resolve();
+  }
+
+  /** The key, for code that runs after unlocked(): a chunk id made without it would be wrong, silently. */
+  private get key(): MasterKey | undefined {
+    if (this.encrypted && !this.masterKey) throw new BugError(`the key of the repository on ${this.target.where} was used before it was unlocked`);
+    return this.masterKey;
   }
 
   static async open(target: Target, opts: OpenOptions & { create: true }): Promise<Repository>;
@@ -83,7 +102,12 @@ export class Repository {
         hint: 'add `encryption: { passphrase: "${env:BACKPLAN_PASSPHRASE}" }` to the spec and set that variable',
       });
     }
-    return new Repository(target, config, await unlockKey(target, opts.passphrase, config.id));
+    const unlocking = unlockKey(target, opts.passphrase, config.id);
+    if (!opts.deferKey) return new Repository(target, config, await unlocking);
+    const repo = new Repository(target, config, undefined);
+    repo.unlocking = unlocking.then((key) => void (repo.masterKey = key));
+    repo.unlocking.catch(() => undefined); // awaited by whoever needs the key
+    return repo;
   }
 
   // ---- chunks -------------------------------------------------------------------------------
@@ -379,11 +403,13 @@ export class Repository {
 
   /** encode's bytes in pieces: a blob is copied into its pack straight from these. */
   async encodeParts(key: string, plain: Uint8Array): Promise<Uint8Array[]> {
+    if (this.unlocking) await this.unlocking;
     const parts = await pack(plain);
     return this.key ? sealParts(this.key.enc, parts, key) : parts;
   }
 
   async decode(key: string, data: Uint8Array): Promise<Buffer> {
+    if (this.unlocking) await this.unlocking;
     let inner: Uint8Array = data;
     if (this.key) {
       const opened = unseal(this.key.enc, data, key);

@@ -23,6 +23,26 @@ describe("restore and verify through the CLI", () => {
     await rm(out, { recursive: true, force: true });
   });
 
+  // First: no verification records yet, so observe needs no key and the refusal comes from apply.
+  it("apply with a wrong passphrase stores nothing, due or not: one clear paragraph, exit 1", async () => {
+    const count = async () => {
+      const r = await runCli(["snapshots", "--json"], { cwd: ws.dir, env });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.length;
+    };
+    const before = await count();
+    // Due (a day later): the hot captures start while the key is unlocked, then it is refused.
+    for (const now of ["2026-11-23T02:00:00Z", "2026-11-22T02:00:00Z"]) {
+      const r = await runCli(["apply", "--auto-approve"], { cwd: ws.dir, env: { ...env, BACKPLAN_NOW: now, BACKPLAN_TEST_PASSPHRASE: "wrong" } });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^backplan: wrong passphrase for repository on /m);
+      expect(r.stderr.match(/wrong passphrase/g)?.length).toBe(1); // one error, not one per action
+      expect(r.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/);
+      if (now === "2026-11-23T02:00:00Z") expect(r.stdout).toMatch(/to snapshot/); // refused after planning
+    }
+    expect(await count()).toBe(before);
+  });
+
   for (const target of ["nas", "offsite"]) {
     it(`restores the instance from ${target} identical to the source`, async () => {
       const dest = path.join(out, target);

@@ -75,6 +75,24 @@ describe("Repository", () => {
       expect(JSON.stringify({ m: (err as Error).message, h: (err as UserError).hint })).not.toMatch(/wrong guess|horse/);
     }));
 
+  it("deferKey: opens before scrypt is done; objects wait for the key, chunk ids refuse to guess", () =>
+    withTmpDir(async (dir) => {
+      const t = new LocalTarget("nas", dir);
+      const made = await Repository.open(t, { create: true, passphrase: PASS });
+      const { id } = await made.putChunk(Buffer.from("hello"));
+      await made.flushPacks();
+      const deferred = await Repository.open(t, { create: false, passphrase: PASS, deferKey: true });
+      expect(deferred!.encrypted).toBe(true);
+      // A keyless id would be the plain sha256: silently a different chunk.
+      expect(() => deferred!.chunkId("00".repeat(32))).toThrow(/before it was unlocked/);
+      expect((await deferred!.getChunk(id)).toString()).toBe("hello"); // waits for the key itself
+      expect(deferred!.chunkId("00".repeat(32))).toBe(made.chunkId("00".repeat(32)));
+
+      const wrong = await Repository.open(t, { create: false, passphrase: "wrong guess", deferKey: true });
+      await expect(wrong!.unlocked()).rejects.toThrow(/wrong passphrase/);
+      await expect(wrong!.getChunk(id)).rejects.toThrow(/wrong passphrase/);
+    }));
+
   it("refuses a passphrase on an unencrypted repository and vice versa", () =>
     withTmpDir(async (dir) => {
       const plain = new LocalTarget("a", path.join(dir, "a"));

@@ -31,8 +31,11 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     // targets and on scrypt, which runs on the thread pool: ~40 ms off every apply.
     const running = import("../../apply/run.js");
     running.catch(() => undefined);
-    const { observed } = await observe(ws.spec, ws.targets, {
+    // Keys deferred: scrypt runs on the thread pool while the plan is made and the hot captures
+    // start; nothing is stored before it has unlocked every repository (applyPlan's `keys`).
+    const { observed, keys } = await observe(ws.spec, ws.targets, {
       catalog: ws.catalog,
+      deferKeys: true,
       ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
     });
 
@@ -46,6 +49,7 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     }
     const { executePlan, rememberAppliedSpec } = await running;
     if (plan.actions.length === 0) {
+      await keys; // a wrong passphrase is an error even when nothing is due
       if (opts.json) ctx.stdout(JSON.stringify({ type: "apply-done", done: 0, failed: 0, skipped: 0, ms: 0 }) + "\n");
       await rememberAppliedSpec(ws);
       return EXIT.ok;
@@ -58,6 +62,7 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
           hint: "review the plan above and run `backplan apply --auto-approve`, or apply a saved, reviewed plan: `backplan apply plans/NAME.json`",
         });
       }
+      await keys; // never ask for a yes that a wrong passphrase would then make worthless
       const { askApproval } = await import("../views/confirm.js");
       if (!(await askApproval(plan))) throw new CancelledError("apply cancelled: nothing was changed");
     }
@@ -76,7 +81,7 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
 
     let result: ApplyResult;
     try {
-      result = await executePlan(ws, plan, { now, emit: (e) => listeners.forEach((l) => l(e)), warn: ctx.stderr });
+      result = await executePlan(ws, plan, { now, emit: (e) => listeners.forEach((l) => l(e)), warn: ctx.stderr, keys });
     } finally {
       stopView();
     }

@@ -84,10 +84,10 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
   }
   let done = 0;
   const restoreOne = async (e: ManifestEntry): Promise<void> => {
-    await ensureDir(parentOf(e.path));
     const abs = path.join(dest, e.path);
     const tmp = path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.backplan-${randomBytes(4).toString("hex")}`);
     try {
+      await ensureDir(parentOf(e.path));
       // Without --force the destination was empty and manifest paths are unique (treeProblems):
       // nothing can be in the way, and 2000 lstats were a tenth of a restore's main thread.
       const existing = opts.force ? await lstat(abs).catch(() => undefined) : undefined;
@@ -105,7 +105,7 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
       }
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
-      if (!opts.onProblem || !(err instanceof IntegrityError || err instanceof NotFoundError)) throw err;
+      if (!opts.onProblem || !(err instanceof IntegrityError || err instanceof NotFoundError)) throw destinationError(err, abs, dest);
       opts.onProblem(`${e.path}: ${errorMessage(err)}`);
     }
     done += e.type === "file" ? e.size : 0;
@@ -137,6 +137,25 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
     await utimes(abs, d.mtimeMs / 1000, d.mtimeMs / 1000);
   }
   return result;
+}
+
+/** A full disk or a folder we may not write, as something the user can act on; anything else as is. */
+function destinationError(err: unknown, abs: string, dest: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const kept = "the files restored before it are complete; the one that failed was removed";
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new UserError(`cannot restore ${abs}: no space left on the device`, {
+      hint: `free space on the disk that holds ${dest}, or restore to another folder (--to); ${kept}`,
+      cause: err,
+    });
+  }
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+    return new UserError(`cannot restore ${abs}: ${code === "EROFS" ? "the file system is read-only" : "permission denied"}`, {
+      hint: `restore to a folder this user can write (--to), or run as a user that can write ${dest}; ${kept}`,
+      cause: err,
+    });
+  }
+  return err;
 }
 
 async function prepareDest(dest: string, force: boolean): Promise<void> {

@@ -61,4 +61,21 @@ describe.runIf(canMount())("a full disk", () => {
     const verify = await runCli(["verify"], { cwd: ws.dir, env });
     expect(verify.code, verify.stdout).toBe(0);
   });
+
+  it("a restore onto a full disk says so, names the file, and leaves no half-written file", async () => {
+    const env = { ...PASS_ENV, BACKPLAN_NOW: "2026-11-22T04:00:00Z" };
+    const small = path.join(ws.dir, "small");
+    mkdirSync(small);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=128k", "tmpfs", small]);
+    try {
+      const r = await runCli(["restore", "openwebui", "--to", path.join(small, "out")], { cwd: ws.dir, env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^backplan: cannot restore .*small\/out\/.*: no space left on the device\n {2}free space on the disk that holds /m);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at .*:\d+:\d+/);
+      const left = execFileSync("find", [small, "-name", ".*.backplan-*"], { encoding: "utf8" });
+      expect(left).toBe("");
+    } finally {
+      spawnSync("umount", [small]);
+    }
+  });
 });

@@ -110,7 +110,9 @@ export function unseal(key: Buffer, data: Uint8Array, aad: string): Buffer | und
     const d = createDecipheriv("aes-256-gcm", key, buf.subarray(0, NONCE));
     d.setAAD(Buffer.from(aad));
     d.setAuthTag(buf.subarray(buf.length - TAG));
-    return Buffer.concat([d.update(buf.subarray(NONCE, buf.length - TAG)), d.final()]);
+    const plain = d.update(buf.subarray(NONCE, buf.length - TAG));
+    const rest = d.final(); // checks the tag; GCM is a stream mode, so it has no bytes left to give
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
     return undefined;
   }

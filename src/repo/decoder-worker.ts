@@ -20,16 +20,17 @@ port.on("message", (job: DecodeJob) => {
   if (inner.length < 1) return fail("decompress");
   let plain: Buffer;
   try {
-    plain = unpackSync(inner, maxObject);
+    plain = unpackSync(inner, maxObject, job.size);
   } catch {
     return fail("decompress");
   }
   const digest = hash("sha256", plain, "buffer");
   if ((key ? keyedId(key.id, digest) : digest.toString("hex")) !== job.id) return fail("mismatch");
-  // Transfer without a copy when the bytes sit alone in their memory (or in the input, which is
-  // ours); a small buffer may share Node's pool, which must never be handed away.
-  const whole = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength;
-  const ab = (whole || plain.buffer === job.data ? plain.buffer : new Uint8Array(plain).buffer) as ArrayBuffer;
+  // Transfer without a copy: nothing else here uses the memory the plaintext is in (zlib's own
+  // output buffer, the unsealed bytes, or the input). Only Node's pool for small buffers (one
+  // slab of Buffer.poolSize bytes shared by many) must never be handed away.
+  const pooled = plain.buffer.byteLength <= Buffer.poolSize && plain.buffer !== job.data;
+  const ab = (pooled ? new Uint8Array(plain).buffer : plain.buffer) as ArrayBuffer;
   const offset = ab === plain.buffer ? plain.byteOffset : 0;
   port.postMessage({ n: job.n, plain: ab, offset, length: plain.length } satisfies DecodeReply, [ab]);
 });

@@ -18,6 +18,8 @@ export interface DecodeJob {
   data: ArrayBuffer;
   offset: number;
   length: number;
+  /** Plaintext size, from the index (sizes the output; a different size still fails the hash). */
+  size?: number;
 }
 
 /**
@@ -56,13 +58,13 @@ export class ChunkDecoder {
   }
 
   /** The checked plaintext of `encoded`; DecodeError when it is not the chunk `id`. */
-  decode(id: string, aad: string, encoded: Buffer): Promise<Buffer> {
+  decode(id: string, aad: string, encoded: Buffer, size?: number): Promise<Buffer> {
     if (this.crashed) return Promise.reject(this.crashed);
     const n = this.next++;
     // Hand the bytes over without copying when the buffer owns its memory (small ones share a pool).
     const own = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer);
     const data = own ? (encoded.buffer as ArrayBuffer) : new Uint8Array(encoded).buffer;
-    const job: DecodeJob = { n, id, aad, data, offset: 0, length: encoded.length };
+    const job: DecodeJob = { n, id, aad, data, offset: 0, length: encoded.length, ...(size !== undefined ? { size } : {}) };
     // The thread with the fewest jobs queued: chunk sizes vary, so turns would not balance.
     let thread = this.threads[0]!;
     for (const t of this.threads) if (t.busy < thread.busy) thread = t;

@@ -258,7 +258,7 @@ export class Repository {
     const encoded = await this.readBlob(id, loc);
     if (!decoder) return this.openBlob(id, loc, encoded);
     try {
-      return await decoder.decode(id, blobAad(id), encoded);
+      return await decoder.decode(id, blobAad(id), encoded, loc.size);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       throw this.corrupt(id, loc, err.failure === "mismatch" ? MISMATCH : UNREADABLE);

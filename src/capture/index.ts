@@ -67,7 +67,19 @@ export async function captureComponent(
         component.kind === "chroma"
           ? await captureChroma(instanceRoot, rel, staging.dir, { ...walkOpts, ...reuse })
           : { entries: [await captureSqlite(abs, rel, path.join(staging.dir, stagedName), { ...signal, ...reuse })], warnings: [] };
-      await staging.keepOnly(stagedName);
+      const copy = result.entries.find((e) => e.checked);
+      if (!copy) await staging.keepOnly(stagedName);
+      else {
+        // Tidy only once the fresh copy has passed its check: until then the good one is aside.
+        copy.checked = copy.checked!.then(
+          () => staging.keepOnly(stagedName),
+          async (err: unknown) => {
+            await staging.cleanup();
+            throw err;
+          },
+        );
+        copy.checked.catch(() => undefined);
+      }
     } catch (err) {
       // A persistent folder keeps the last good copy: a failed capture never replaced it.
       await staging.cleanup();

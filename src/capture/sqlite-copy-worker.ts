@@ -3,7 +3,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { copyDatabase, CopyError, type CopyRequest } from "./sqlite-copy.js";
 
 try {
-  parentPort!.postMessage({ ok: true, result: await copyDatabase(workerData as CopyRequest) });
+  const copied = () => parentPort!.postMessage({ copied: true });
+  parentPort!.postMessage({ ok: true, result: await copyDatabase(workerData as CopyRequest, undefined, copied) });
 } catch (err) {
   const e = err as CopyError;
   parentPort!.postMessage({ ok: false, message: e.message, phase: e instanceof CopyError ? e.phase : "backup", ...(e.code ? { code: e.code } : {}) });

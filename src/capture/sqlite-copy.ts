@@ -42,7 +42,12 @@ export class CopyError extends Error {
 /** Databases (with their -wal) at least this large are copied on a worker thread. */
 export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
-export async function copyDatabase(req: CopyRequest, signal?: AbortSignal): Promise<CopyResult> {
+/**
+ * `onCopied` is called once the copy is complete and final (backed up, in rollback-journal mode),
+ * before `integrity_check` starts: the caller may read the copy while it is checked, and must not
+ * trust it before this resolves.
+ */
+export async function copyDatabase(req: CopyRequest, signal?: AbortSignal, onCopied?: () => void): Promise<CopyResult> {
   let src: Database.Database;
   try {
     src = new Database(req.livePath, { readonly: true, fileMustExist: true, timeout: req.busyTimeoutMs });
@@ -80,6 +85,7 @@ export async function copyDatabase(req: CopyRequest, signal?: AbortSignal): Prom
   try {
     copy = new Database(req.dest, { fileMustExist: true });
     copy.pragma("journal_mode = DELETE");
+    onCopied?.();
     r.integrity = (copy.pragma("integrity_check", { simple: false }) as { integrity_check: string }[]).map((x) => x.integrity_check);
   } catch (err) {
     if (errnoCode(err) === "SQLITE_FULL") throw copyError(err, "check");
@@ -95,7 +101,7 @@ export async function copyDatabase(req: CopyRequest, signal?: AbortSignal): Prom
 }
 
 /** copyDatabase on a worker thread; an abort terminates the worker (SQLite's files are left to the caller). */
-export function copyDatabaseInWorker(req: CopyRequest, signal?: AbortSignal): Promise<CopyResult> {
+export function copyDatabaseInWorker(req: CopyRequest, signal?: AbortSignal, onCopied?: () => void): Promise<CopyResult> {
   signal?.throwIfAborted();
   const worker = startWorker(new URL("./sqlite-copy-worker.js", import.meta.url), req);
   return new Promise<CopyResult>((resolve, reject) => {
@@ -105,7 +111,8 @@ export function copyDatabaseInWorker(req: CopyRequest, signal?: AbortSignal): Pr
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     const settle = () => signal?.removeEventListener("abort", onAbort);
-    worker.once("message", (m: { ok: true; result: CopyResult } | { ok: false; message: string; phase: CopyError["phase"]; code?: string }) => {
+    worker.on("message", (m: { copied: true } | { ok: true; result: CopyResult } | { ok: false; message: string; phase: CopyError["phase"]; code?: string }) => {
+      if ("copied" in m) return onCopied?.();
       settle();
       if (m.ok) resolve(m.result);
       else reject(new CopyError(m.message, m.phase, m.code));

@@ -35,6 +35,12 @@ export interface CaptureEntry {
   linkTarget?: string;
   /** This file is a SQLite database captured by the online backup API: verify runs integrity_check. */
   sqlite?: boolean;
+  /**
+   * The copy's check, still running when the capture returns (a fresh SQLite copy's
+   * integrity_check). The store may read the file meanwhile; the snapshot exists only once this
+   * has resolved, and a rejection (a damaged database) fails it.
+   */
+  checked?: Promise<void>;
 }
 
 export interface CapturedComponent {

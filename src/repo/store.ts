@@ -71,6 +71,8 @@ export async function storeSnapshot(repo: Repository, captured: CapturedComponen
       stats: { ...run.stats, durationMs: Date.now() - t0 },
     };
     const manifest: SnapshotManifest = { ...summary, formatVersion: 1, entries };
+    // A SQLite copy is chunked while its integrity_check runs: no snapshot of it before that passed.
+    await Promise.all(captured.entries.map((e) => e.checked));
     // Only now, with every chunk durably written and our lock still ours, may the snapshot exist.
     await lock.assertHeld();
     await repo.writeSnapshot(manifest);

@@ -7,8 +7,8 @@ import { lstat, mkdir, open, readdir, rm, utimes, writeFile } from "node:fs/prom
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { captureComponent, type CapturedComponent } from "../../src/capture/index.js";
-import { captureSqlite, type SqliteCaptureStats } from "../../src/capture/sqlite.js";
+import { captureComponent as captureComponentUnchecked, type CapturedComponent } from "../../src/capture/index.js";
+import { captureSqlite as captureSqliteUnchecked, type SqliteCaptureStats } from "../../src/capture/sqlite.js";
 import { Catalog } from "../../src/catalog/catalog.js";
 import { Repository } from "../../src/repo/repository.js";
 import { restoreSnapshots } from "../../src/repo/restore.js";
@@ -18,6 +18,20 @@ import type { Component } from "../../src/spec/types.js";
 import { LocalTarget } from "../../src/targets/local.js";
 import { UserError } from "../../src/errors.js";
 import { chatIds, readDb, tempDir } from "../helpers/capture-fixtures.js";
+
+/** Captures and their integrity_check (which the store awaits before the manifest). */
+async function captureComponent(...args: Parameters<typeof captureComponentUnchecked>): Promise<CapturedComponent> {
+  const c = await captureComponentUnchecked(...args);
+  await Promise.all(c.entries.map((e) => e.checked));
+  for (const e of c.entries) delete e.checked; // settled: entries compare as data
+  return c;
+}
+async function captureSqlite(...args: Parameters<typeof captureSqliteUnchecked>) {
+  const entry = await captureSqliteUnchecked(...args);
+  await entry.checked;
+  delete entry.checked;
+  return entry;
+}
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -245,10 +259,16 @@ describe("the persistent staging area", () => {
     await fh.write(Buffer.alloc(pageSize), 0, pageSize, (pages - 2) * pageSize); // zero one b-tree page
     await fh.close();
 
-    const err = await capture().catch((e: unknown) => e);
+    // The capture returns once the copy is written; its check (awaited by the store) fails.
+    const unchecked = await captureComponentUnchecked("openwebui", data, component(), { stagingDir, reuse: catalog });
+    const err = await Promise.all(unchecked.entries.map((e) => e.checked)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/failed PRAGMA integrity_check/);
-    expect(await stamp(stagedPath())).toEqual(copy);
+    // The good copy was set aside and put back: the same file (a rename moves only its ctime,
+    // so the next capture copies afresh once rather than trusting it).
+    const { ctimeMs: _c, ...same } = copy;
+    const { ctimeMs: _n, ...now } = await stamp(stagedPath());
+    expect(now).toEqual(same);
     expect(readDb(stagedPath(), (c) => c.pragma("integrity_check", { simple: true }))).toBe("ok");
     expect(await readdir(path.dirname(stagedPath()))).toEqual(["webui.db"]);
   });

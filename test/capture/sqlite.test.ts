@@ -2,11 +2,18 @@ import { copyFile, lstat, mkdir, open, readdir, rm, writeFile } from "node:fs/pr
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { captureSqlite, type SqliteCaptureStats } from "../../src/capture/sqlite.js";
+import { captureSqlite as captureUnchecked, type SqliteCaptureStats } from "../../src/capture/sqlite.js";
 import { generateOpenWebUi, type GenerateSummary } from "../../src/demo/generate.js";
 import { UserError } from "../../src/errors.js";
 import { chatIds, readDb, tempDir } from "../helpers/capture-fixtures.js";
 import { startWriter } from "../helpers/capture-writer.js";
+
+/** The capture and its integrity_check (which the store awaits before the manifest). */
+async function captureSqlite(...args: Parameters<typeof captureUnchecked>) {
+  const entry = await captureUnchecked(...args);
+  await entry.checked;
+  return entry;
+}
 
 let dir: string;
 let cleanup: () => Promise<void>;

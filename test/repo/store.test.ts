@@ -36,6 +36,24 @@ describe("storeSnapshot", () => {
       expect(log.slice(manifest + 1)).toContain("flush");
     }));
 
+  it("reads a copy while its check runs, and writes no snapshot when the check fails", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      await fixture(data);
+      const { repo, target } = await openRepo(path.join(dir, "repo"));
+      let fail!: (e: unknown) => void;
+      const captured = await captureDir(data, { sub: "uploads" });
+      captured.entries.find((e) => e.type === "file")!.checked = new Promise<void>((_, reject) => (fail = reject));
+      target.reset();
+      const stored = storeSnapshot(repo, captured);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(target.log.some((l) => l.startsWith("put data/"))).toBe(true); // read and written meanwhile
+      fail(new UserError("the online backup of x.db failed PRAGMA integrity_check: page 3"));
+      await expect(stored).rejects.toThrow(/failed PRAGMA integrity_check/);
+      expect(target.log.some((l) => l.startsWith("put snapshots/"))).toBe(false);
+      expect(await repo.listSnapshotIds()).toEqual([]);
+    }));
+
   it("writes a manifest last, and a second store of unchanged data writes no chunk", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { chmod, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import { errorMessage, IntegrityError, NotFoundError, UserError } from "../errors.js";
+import { errnoCode } from "../capture/fs-errors.js";
 import { treeProblems } from "./paths.js";
 import type { ChunkDecoder } from "./decoder.js";
 import type { Repository } from "./repository.js";
@@ -140,28 +141,24 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
   return result;
 }
 
-let umaskRead: { value: number | undefined } | undefined;
 /**
  * The umask, read where no race is possible (/proc; process.umask() sets 0 for a moment, while
  * the thread pool may be creating folders); undefined elsewhere, and files then take the fchmod.
  */
-function processUmask(): number | undefined {
-  if (!umaskRead) {
-    let value: number | undefined;
-    try {
-      const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
-      value = m ? parseInt(m[1]!, 8) : undefined;
-    } catch {
-      value = undefined;
-    }
-    umaskRead = { value };
+function readUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? parseInt(m[1]!, 8) : undefined;
+  } catch {
+    return undefined;
   }
-  return umaskRead.value;
 }
+let umask: { value: number | undefined } | undefined;
+const processUmask = () => (umask ??= { value: readUmask() }).value;
 
 /** A full disk or a folder we may not write, as something the user can act on; anything else as is. */
 function destinationError(err: unknown, abs: string, dest: string): unknown {
-  const code = (err as NodeJS.ErrnoException).code;
+  const code = errnoCode(err);
   const kept = "the files restored before it are complete; the one that failed was removed";
   if (code === "ENOSPC" || code === "EDQUOT") {
     return new UserError(`cannot restore ${abs}: no space left on the device`, {

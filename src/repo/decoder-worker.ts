@@ -1,5 +1,6 @@
 /** Worker thread body of ChunkDecoder (./decoder.ts). */
 import { hash } from "node:crypto";
+import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { unpackSync } from "./compress.js";
 import { keyedId, unseal } from "./crypto.js";
@@ -26,6 +27,7 @@ port.on("message", (job: DecodeJob) => {
   }
   const digest = hash("sha256", plain, "buffer");
   if ((key ? keyedId(key.id, digest) : digest.toString("hex")) !== job.id) return fail("mismatch");
+  if (job.into) return write(job, plain);
   // Transfer without a copy: nothing else here uses the memory the plaintext is in (zlib's own
   // output buffer, the unsealed bytes, or the input). Only Node's pool for small buffers (one
   // slab of Buffer.poolSize bytes shared by many) must never be handed away.
@@ -34,3 +36,20 @@ port.on("message", (job: DecodeJob) => {
   const offset = ab === plain.buffer ? plain.byteOffset : 0;
   port.postMessage({ n: job.n, plain: ab, offset, length: plain.length } satisfies DecodeReply, [ab]);
 });
+
+/**
+ * The plaintext written here, at its place in the restored file: it never crosses back to the
+ * main thread, whose only part is then reading the packs (and its heap and malloc arena stay small).
+ */
+function write(job: DecodeJob, plain: Buffer): void {
+  const { fd, position } = job.into!;
+  // Positions come from the index's sizes: a chunk of another size would shift the whole file.
+  if (plain.length !== job.size) return port.postMessage({ n: job.n, failure: "size" } satisfies DecodeReply);
+  try {
+    for (let done = 0; done < plain.length; ) done += writeSync(fd, plain, done, plain.length - done, position + done);
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    return port.postMessage({ n: job.n, failure: "write", code, message } satisfies DecodeReply);
+  }
+  port.postMessage({ n: job.n, written: plain.length } satisfies DecodeReply);
+}

@@ -9,8 +9,13 @@ import type { Worker } from "node:worker_threads";
 import type { MasterKey } from "./crypto.js";
 import { startWorker } from "../worker-thread.js";
 
-export type DecodeFailure = "auth" | "decompress" | "mismatch";
-export type DecodeReply = { n: number; plain: ArrayBuffer; offset: number; length: number } | { n: number; failure: DecodeFailure };
+/** "size": the chunk is sound but not the size the index says, so it cannot go where the index put it. */
+export type DecodeFailure = "auth" | "decompress" | "mismatch" | "size";
+export type DecodeReply =
+  | { n: number; plain: ArrayBuffer; offset: number; length: number }
+  | { n: number; written: number }
+  | { n: number; failure: DecodeFailure }
+  | { n: number; failure: "write"; code: string | undefined; message: string };
 export interface DecodeJob {
   n: number;
   id: string;
@@ -20,6 +25,8 @@ export interface DecodeJob {
   length: number;
   /** Plaintext size, from the index (sizes the output; a different size still fails the hash). */
   size?: number;
+  /** Write the checked plaintext there (a file descriptor of this process) instead of replying with it. */
+  into?: { fd: number; position: number };
 }
 
 /**
@@ -31,7 +38,7 @@ const THREADS = Math.max(1, Math.min(2, availableParallelism()));
 export class ChunkDecoder {
   private readonly threads: { worker: Worker; busy: number }[] = [];
   private next = 0;
-  private readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void; thread: { busy: number } }>();
+  private readonly waiting = new Map<number, { resolve: (b: Buffer | undefined) => void; reject: (e: unknown) => void; thread: { busy: number } }>();
   private crashed: Error | undefined;
 
   constructor(key: MasterKey | undefined, maxObject: number, threads = THREADS) {
@@ -48,8 +55,8 @@ export class ChunkDecoder {
         if (!w) return;
         this.waiting.delete(m.n);
         w.thread.busy--;
-        if ("failure" in m) w.reject(new DecodeError(m.failure));
-        else w.resolve(Buffer.from(m.plain, m.offset, m.length));
+        if ("failure" in m) w.reject(m.failure === "write" ? writeError(m.code, m.message) : new DecodeError(m.failure));
+        else w.resolve("plain" in m ? Buffer.from(m.plain, m.offset, m.length) : undefined);
       });
       worker.on("error", die);
       worker.on("exit", (code) => die(new Error(`the chunk decoder thread exited (code ${code})`)));
@@ -59,19 +66,32 @@ export class ChunkDecoder {
 
   /** The checked plaintext of `encoded`; DecodeError when it is not the chunk `id`. */
   decode(id: string, aad: string, encoded: Buffer, size?: number): Promise<Buffer> {
+    return this.post({ id, aad, encoded, ...(size !== undefined ? { size } : {}) }) as Promise<Buffer>;
+  }
+
+  /**
+   * Decodes and checks `encoded` as decode does, then writes it at `position` of the open file
+   * `fd` from the decoder thread. A failed write rejects with the system error (its `code` kept).
+   */
+  decodeInto(id: string, aad: string, encoded: Buffer, size: number, fd: number, position: number): Promise<void> {
+    return this.post({ id, aad, encoded, size, into: { fd, position } }) as Promise<void>;
+  }
+
+  private post(job: Omit<DecodeJob, "n" | "data" | "offset" | "length"> & { encoded: Buffer }): Promise<Buffer | undefined> {
     if (this.crashed) return Promise.reject(this.crashed);
     const n = this.next++;
+    const { encoded, ...rest } = job;
     // Hand the bytes over without copying when the buffer owns its memory (small ones share a pool).
     const own = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength && !(encoded.buffer instanceof SharedArrayBuffer);
     const data = own ? (encoded.buffer as ArrayBuffer) : new Uint8Array(encoded).buffer;
-    const job: DecodeJob = { n, id, aad, data, offset: 0, length: encoded.length, ...(size !== undefined ? { size } : {}) };
+    const message: DecodeJob = { n, ...rest, data, offset: 0, length: encoded.length };
     // The thread with the fewest jobs queued: chunk sizes vary, so turns would not balance.
     let thread = this.threads[0]!;
     for (const t of this.threads) if (t.busy < thread.busy) thread = t;
     thread.busy++;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<Buffer | undefined>((resolve, reject) => {
       this.waiting.set(n, { resolve, reject, thread });
-      thread.worker.postMessage(job, [data]);
+      thread.worker.postMessage(message, [data]);
     });
   }
 
@@ -87,3 +107,9 @@ export class DecodeError extends Error {
   }
 }
 
+
+function writeError(code: string | undefined, message: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(message);
+  if (code !== undefined) err.code = code;
+  return err;
+}

@@ -17,6 +17,8 @@ import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.j
 
 const UNREADABLE = "it fails authentication or decompression";
 const MISMATCH = "its content does not match its id";
+const SIZE_MISMATCH = "its size is not the one the index records";
+const decodeProblem = (err: DecodeError) => (err.failure === "mismatch" ? MISMATCH : err.failure === "size" ? SIZE_MISMATCH : UNREADABLE);
 const CORRUPT_HINT =
   "this copy is never used; restore from another target or an older snapshot, then run `backplan verify`; forget the affected snapshots so the next backup writes the chunk anew";
 
@@ -261,7 +263,33 @@ export class Repository {
       return await decoder.decode(id, blobAad(id), encoded, loc.size);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      throw this.corrupt(id, loc, err.failure === "mismatch" ? MISMATCH : UNREADABLE);
+      throw this.corrupt(id, loc, decodeProblem(err));
+    }
+  }
+
+  /** Plaintext sizes of chunks, from the index; NotFoundError for one it does not have. */
+  async chunkSizes(ids: readonly string[]): Promise<number[]> {
+    const index = await this.loadIndex();
+    return ids.map((id) => {
+      const loc = index.get(id);
+      if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
+      return loc.size;
+    });
+  }
+
+  /**
+   * Chunk `id`, checked as getChunk checks it, written at `position` of the open file `fd` by the
+   * decoder thread: a restore's plaintext never comes back to this thread.
+   */
+  async writeChunk(id: string, decoder: ChunkDecoder, fd: number, position: number): Promise<void> {
+    const loc = (await this.loadIndex()).get(id);
+    if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
+    const encoded = await this.readBlob(id, loc);
+    try {
+      await decoder.decodeInto(id, blobAad(id), encoded, loc.size, fd, position);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      throw this.corrupt(id, loc, decodeProblem(err));
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { chmod, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes } from "node:fs/promises";
+import { chmod, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { errorMessage, IntegrityError, NotFoundError, UserError } from "../errors.js";
 import { errnoCode } from "../capture/fs-errors.js";
@@ -16,9 +16,15 @@ import type { ChunkDecoder } from "./decoder.js";
 import type { Repository } from "./repository.js";
 import type { ManifestEntry, SnapshotManifest } from "./types.js";
 
-const PREFETCH = 4;
-/** Files restored concurrently (each with up to PREFETCH chunks in flight). */
-const FILES = 4;
+/**
+ * Chunks in flight, and their bytes, across the files restored at once. With decoder threads this
+ * thread holds only their encoded bytes (the threads write the plaintext). Before, 4 files × 4
+ * chunks of plaintext crossed to this thread, and RSS neared the 250 MiB goal.
+ */
+const IN_FLIGHT = 32;
+const IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+/** Files restored concurrently: small files are a few syscalls each, and those wait on the pool. */
+const FILES = 16;
 /** From this much on, decoding on its own thread pays for the thread's start (~40 ms). */
 const DECODER_MIN_BYTES = 32 * 1024 * 1024;
 
@@ -58,6 +64,7 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
   const total = entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
   const onWorker = opts.decodeOn === "worker" || (opts.decodeOn === undefined && total >= DECODER_MIN_BYTES);
   const decoder = onWorker ? repo.decoder() : undefined;
+  const slots = new Slots(IN_FLIGHT, IN_FLIGHT_BYTES);
   // Promises, not flags: files are restored FILES at a time and may need the same folder at once.
   const checked = new Map<string, Promise<void>>([["", Promise.resolve()]]);
   const ensureDir = (rel: string): Promise<void> => {
@@ -100,7 +107,7 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
         await lutimes(abs, e.mtimeMs / 1000, e.mtimeMs / 1000).catch(() => undefined);
         result.symlinks++;
       } else {
-        await writeFile(repo, e, tmp, decoder);
+        await writeFile(repo, e, tmp, decoder, slots);
         await rename(tmp, abs);
         result.files++;
         result.bytes += e.size;
@@ -189,9 +196,15 @@ async function prepareDest(dest: string, force: boolean): Promise<void> {
   }
 }
 
-/** Chunks are fetched PREFETCH ahead and written in order; each is hash-checked by getChunk. */
-async function writeFile(repo: Repository, e: ManifestEntry, tmp: string, decoder: ChunkDecoder | undefined): Promise<void> {
+/**
+ * Chunks are fetched as slots allow and written at their place (positions from the index's
+ * sizes), each hash-checked as it is decoded; with a decoder, its thread writes them.
+ */
+async function writeFile(repo: Repository, e: ManifestEntry, tmp: string, decoder: ChunkDecoder | undefined, slots: Slots): Promise<void> {
   const chunks = e.chunks ?? [];
+  const sizes = await repo.chunkSizes(chunks);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total !== e.size) throw new IntegrityError(`${e.path}: its chunks hold ${total} bytes, the manifest says ${e.size}`);
   // Created with its final mode when the umask leaves that mode whole (0644 under 022): one
   // fchmod fewer per file. Never wider than the file will be; setuid and friends still by fchmod.
   const mode = e.mode & 0o7777;
@@ -199,30 +212,71 @@ async function writeFile(repo: Repository, e: ManifestEntry, tmp: string, decode
   const direct = umask !== undefined && (mode & ~0o777) === 0 && (mode & umask) === 0;
   const fh = await open(tmp, "wx", direct ? mode : 0o600);
   try {
-    const pending: Promise<Buffer>[] = [];
-    let next = 0;
-    let written = 0;
-    const fill = () => {
-      while (next < chunks.length && pending.length < PREFETCH) pending.push(repo.getChunk(chunks[next++]!, decoder));
-    };
-    fill();
-    try {
-      while (pending.length > 0) {
-        const data = await pending.shift()!;
-        fill();
-        await fh.write(data, 0, data.length, written);
-        written += data.length;
+    const writes: Promise<void>[] = [];
+    let failed = false;
+    let position = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const taken = await slots.take(sizes[i]!);
+      if (failed) {
+        slots.give(taken);
+        break;
       }
-    } catch (err) {
-      for (const p of pending) p.catch(() => undefined); // already failing: no unhandled rejections
-      throw err;
+      const at = position;
+      position += sizes[i]!;
+      const write = decoder ? repo.writeChunk(chunks[i]!, decoder, fh.fd, at) : writeHere(repo, chunks[i]!, sizes[i]!, fh, at);
+      const settled = write.finally(() => slots.give(taken));
+      settled.catch(() => (failed = true));
+      writes.push(settled);
     }
-    if (written !== e.size) {
-      throw new IntegrityError(`${e.path}: restored ${written} bytes, the manifest says ${e.size}`);
-    }
+    // Every write settles before the file is closed: a decoder thread may still hold its fd.
+    const failure = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
+    if (failure) throw failure.reason;
     if (!direct) await fh.chmod(mode);
     await fh.utimes(e.mtimeMs / 1000, e.mtimeMs / 1000); // last: nothing writes to it after this
   } finally {
     await fh.close();
+  }
+}
+
+async function writeHere(repo: Repository, id: string, size: number, fh: FileHandle, at: number): Promise<void> {
+  const data = await repo.getChunk(id);
+  if (data.length !== size) throw new IntegrityError(`chunk ${id} is ${data.length} bytes, the index says ${size}`);
+  for (let done = 0; done < data.length; ) done += (await fh.write(data, done, data.length - done, at + done)).bytesWritten;
+}
+
+/**
+ * Chunks and bytes in flight, shared by the files restored at once. Waiters are served in turn
+ * (a large chunk is not overtaken for ever by small ones); one larger than the whole budget
+ * goes alone.
+ */
+class Slots {
+  private readonly waiting: { bytes: number; go: () => void }[] = [];
+  constructor(
+    private chunks: number,
+    private readonly budget: number,
+    private bytes = budget,
+  ) {}
+
+  take(size: number): Promise<number> {
+    const bytes = Math.min(size, this.budget);
+    if (this.waiting.length === 0 && this.fits(bytes)) return Promise.resolve(this.grant(bytes));
+    return new Promise((resolve) => this.waiting.push({ bytes, go: () => resolve(this.grant(bytes)) }));
+  }
+
+  /** `taken` is what take resolved to. */
+  give(taken: number): void {
+    this.chunks++;
+    this.bytes += taken;
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes)) this.waiting.shift()!.go();
+  }
+
+  private fits(bytes: number): boolean {
+    return this.chunks > 0 && this.bytes >= bytes;
+  }
+
+  private grant(bytes: number): number {
+    this.chunks--;
+    this.bytes -= bytes;
+    return bytes;
   }
 }

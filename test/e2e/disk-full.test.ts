@@ -6,9 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { UserError } from "../../src/errors.js";
+import { restoreSnapshots } from "../../src/repo/restore.js";
+import { storeSnapshot } from "../../src/repo/store.js";
 import { runCli } from "../helpers/cli.js";
+import { withTmpDir } from "../helpers/tmp.js";
+import { captureDir, openRepo, seededBytes } from "../repo/helpers.js";
 import { makeWorkspace, PASS_ENV } from "../helpers/workspace.js";
 
 const spec = `version: 1
@@ -78,4 +83,26 @@ describe.runIf(canMount())("a full disk", () => {
       spawnSync("umount", [small]);
     }
   });
+
+  // The decoder threads write large restores themselves: their ENOSPC must come back as the same error.
+  it("decoder threads that hit a full disk give the same clear error and leave no temp file", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      mkdirSync(path.join(data, "uploads"), { recursive: true });
+      writeFileSync(path.join(data, "uploads", "big.bin"), seededBytes(3_000_000, "big"));
+      const { repo } = await openRepo(path.join(dir, "repo"), "pw");
+      const s = await storeSnapshot(repo, await captureDir(data, { sub: "uploads" }));
+      const small = path.join(dir, "small");
+      mkdirSync(small);
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small]);
+      try {
+        const err = await restoreSnapshots(repo, [await repo.readSnapshot(s.id)], path.join(small, "out"), { decodeOn: "worker" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(UserError);
+        expect((err as Error).message).toMatch(/^cannot restore .*small\/out\/.*big\.bin: no space left on the device$/);
+        expect(execFileSync("find", [small, "-name", ".*.backplan-*"], { encoding: "utf8" })).toBe("");
+      } finally {
+        spawnSync("umount", [small]);
+      }
+    }));
 });
+

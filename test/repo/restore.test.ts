@@ -122,6 +122,20 @@ describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) =>
       expect(await readdir(elsewhere)).toEqual([]);
     }));
 
+  it("refuses a manifest whose file size disagrees with its chunks, before writing anything", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      await oddTree(data);
+      const { repo } = await openRepo(path.join(dir, "repo"));
+      const good = await repo.readSnapshot((await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }))).id);
+      const entries = good.entries.map((e) => (e.type === "file" ? { ...e, size: e.size + 1 } : e));
+      const out = path.join(dir, "out");
+      const err = await restoreSnapshots(repo, [{ ...good, entries }], out, { decodeOn }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect((err as Error).message).toMatch(/webui\.db: its chunks hold 100000 bytes, the manifest says 100001/);
+      expect(await readdir(out)).toEqual([]);
+    }));
+
   it("a flipped byte in a stored chunk: restore refuses, verify reports it", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");

@@ -27,14 +27,7 @@ port.on("message", (job: DecodeJob) => {
   }
   const digest = hash("sha256", plain, "buffer");
   if ((key ? keyedId(key.id, digest) : digest.toString("hex")) !== job.id) return fail("mismatch");
-  if (job.into) return write(job, plain);
-  // Transfer without a copy: nothing else here uses the memory the plaintext is in (zlib's own
-  // output buffer, the unsealed bytes, or the input). Only Node's pool for small buffers (one
-  // slab of Buffer.poolSize bytes shared by many) must never be handed away.
-  const pooled = plain.buffer.byteLength <= Buffer.poolSize && plain.buffer !== job.data;
-  const ab = (pooled ? new Uint8Array(plain).buffer : plain.buffer) as ArrayBuffer;
-  const offset = ab === plain.buffer ? plain.byteOffset : 0;
-  port.postMessage({ n: job.n, plain: ab, offset, length: plain.length } satisfies DecodeReply, [ab]);
+  write(job, plain);
 });
 
 /**
@@ -42,7 +35,7 @@ port.on("message", (job: DecodeJob) => {
  * main thread, whose only part is then reading the packs (and its heap and malloc arena stay small).
  */
 function write(job: DecodeJob, plain: Buffer): void {
-  const { fd, position } = job.into!;
+  const { fd, position } = job;
   // Positions come from the index's sizes: a chunk of another size would shift the whole file.
   if (plain.length !== job.size) return port.postMessage({ n: job.n, failure: "size" } satisfies DecodeReply);
   try {

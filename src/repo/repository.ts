@@ -18,7 +18,6 @@ import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.j
 const UNREADABLE = "it fails authentication or decompression";
 const MISMATCH = "its content does not match its id";
 const SIZE_MISMATCH = "its size is not the one the index records";
-const decodeProblem = (err: DecodeError) => (err.failure === "mismatch" ? MISMATCH : err.failure === "size" ? SIZE_MISMATCH : UNREADABLE);
 const CORRUPT_HINT =
   "this copy is never used; restore from another target or an older snapshot, then run `backplan verify`; forget the affected snapshots so the next backup writes the chunk anew";
 
@@ -254,27 +253,15 @@ export class Repository {
   }
 
   /** The plaintext of a chunk, checked against its id: never returns corrupt data. */
-  async getChunk(id: string, decoder?: ChunkDecoder): Promise<Buffer> {
-    const loc = (await this.loadIndex()).get(id);
-    if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
-    const encoded = await this.readBlob(id, loc);
-    if (!decoder) return this.openBlob(id, loc, encoded);
-    try {
-      return await decoder.decode(id, blobAad(id), encoded, loc.size);
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      throw this.corrupt(id, loc, decodeProblem(err));
-    }
+  async getChunk(id: string): Promise<Buffer> {
+    const loc = this.locate(await this.loadIndex(), id);
+    return this.openBlob(id, loc, await this.readBlob(id, loc));
   }
 
   /** Plaintext sizes of chunks, from the index; NotFoundError for one it does not have. */
   async chunkSizes(ids: readonly string[]): Promise<number[]> {
     const index = await this.loadIndex();
-    return ids.map((id) => {
-      const loc = index.get(id);
-      if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
-      return loc.size;
-    });
+    return ids.map((id) => this.locate(index, id).size);
   }
 
   /**
@@ -282,15 +269,20 @@ export class Repository {
    * decoder thread: a restore's plaintext never comes back to this thread.
    */
   async writeChunk(id: string, decoder: ChunkDecoder, fd: number, position: number): Promise<void> {
-    const loc = (await this.loadIndex()).get(id);
-    if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
+    const loc = this.locate(await this.loadIndex(), id);
     const encoded = await this.readBlob(id, loc);
     try {
       await decoder.decodeInto(id, blobAad(id), encoded, loc.size, fd, position);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      throw this.corrupt(id, loc, decodeProblem(err));
+      throw this.corrupt(id, loc, err.failure === "mismatch" ? MISMATCH : err.failure === "size" ? SIZE_MISMATCH : UNREADABLE);
     }
+  }
+
+  private locate(index: BlobIndex, id: string): BlobLocation {
+    const loc = index.get(id);
+    if (!loc) throw new NotFoundError(`chunk ${id}`, this.target.where);
+    return loc;
   }
 
   /** A decoder thread with this repository's keys, for reading many chunks (close it when done). */

@@ -160,8 +160,8 @@ function readUmask(): number | undefined {
     return undefined;
   }
 }
-let umask: { value: number | undefined } | undefined;
-const processUmask = () => (umask ??= { value: readUmask() }).value;
+let umaskRead: { value: number | undefined } | undefined;
+const processUmask = () => (umaskRead ??= { value: readUmask() }).value;
 
 /** A full disk or a folder we may not write, as something the user can act on; anything else as is. */
 function destinationError(err: unknown, abs: string, dest: string): unknown {

@@ -7,5 +7,5 @@ try {
   parentPort!.postMessage({ ok: true, result: await copyDatabase(workerData as CopyRequest, undefined, copied) });
 } catch (err) {
   const e = err as CopyError;
-  parentPort!.postMessage({ ok: false, message: e.message, phase: e instanceof CopyError ? e.phase : "backup", ...(e.code ? { code: e.code } : {}) });
+  parentPort!.postMessage({ ok: false, message: e.message, phase: e instanceof CopyError ? e.phase : "read", ...(e.code ? { code: e.code } : {}) });
 }

@@ -36,9 +36,13 @@ export function stampOf(st: Stats): FileStamp {
   return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ctimeMs: st.ctimeMs };
 }
 
-/** The newest mtime of the database and its -wal: committed data may live only in the -wal. */
+/**
+ * The newest mtime of the database and its -wal: committed data may live only in the -wal. An
+ * empty -wal holds none (a commit into it changes its size), so its mtime does not count: our own
+ * read creates one beside a fully checkpointed database, after the capture began.
+ */
 export function newestMtime(live: { db: FileStamp; wal?: FileStamp | undefined }): number {
-  return Math.max(live.db.mtimeMs, live.wal?.mtimeMs ?? 0);
+  return Math.max(live.db.mtimeMs, live.wal?.size ? live.wal.mtimeMs : 0);
 }
 
 /** The staged copy's current stamp when `record` allows reusing it for `live`; undefined otherwise. */

@@ -1,15 +1,11 @@
 /**
- * Hot, consistent capture of a live SQLite database through the online backup API.
+ * Hot, consistent capture of a live SQLite database: the database file and its -wal copied under
+ * ONE read transaction on the source, then recovered and checked by SQLite (./sqlite-copy.ts
+ * says why that is a consistent snapshot). Writers in WAL mode carry on committing meanwhile.
  *
- * A step-wise backup normally takes and drops a read lock per step, and restarts from page 1
- * whenever another process commits in between — against a busy application it may never finish.
- * We instead open ONE read transaction on the source before the backup starts: every step then
- * copies pages of the same snapshot, nothing restarts, and writers (in WAL mode) carry on
- * committing to the -wal meanwhile. Steps stay small so the event loop keeps turning.
- *
- * The source is opened read-only but not `immutable`, so SQLite reads the -wal through the
- * -shm index like any reader, and a read-only connection never checkpoints the application's
- * files on close.
+ * The source is opened read-only but not `immutable`, so SQLite takes its locks and reads the
+ * -wal through the -shm index like any reader, and a read-only connection never checkpoints the
+ * application's files on close.
  *
  * The copy is made under a temp name beside the staged file and renamed over it only once it
  * passed integrity_check, so a failed capture never destroys the last good copy. With `reuse`,
@@ -29,8 +25,6 @@ export interface SqliteCaptureOptions {
   signal?: AbortSignal;
   /** How long to wait for a lock held by the application (ms). */
   busyTimeoutMs?: number;
-  /** Pages per backup step; the whole copy is one snapshot whatever this is. */
-  pagesPerStep?: number;
   /** Measured figures, for benchmarks and logs. */
   onStats?: (s: SqliteCaptureStats) => void;
   /** Where the copy is made; by default a worker thread for databases of WORKER_MIN_BYTES or more. */
@@ -40,13 +34,13 @@ export interface SqliteCaptureOptions {
 }
 
 export interface SqliteCaptureStats {
-  /** The staged copy was reused: no backup, no integrity_check (the other figures are 0). */
+  /** The staged copy was reused: no copy, no integrity_check (the other figures are 0). */
   reused: boolean;
+  /** Pages in the snapshot copied. */
   pages: number;
-  steps: number;
-  /** Times the backup started over; stays 0 because the read snapshot is held. */
-  restarts: number;
-  backupMs: number;
+  /** Bytes read from the database file and its -wal. */
+  bytes: number;
+  copyMs: number;
   integrityMs: number;
 }
 
@@ -67,10 +61,10 @@ export async function captureSqlite(
   opts: SqliteCaptureOptions = {},
 ): Promise<CaptureEntry> {
   const startedMs = Date.now();
-  // Before the backup: a commit after this stat must make the next capture see a difference.
+  // Before the copy: a commit after this stat must make the next capture see a difference.
   const live = await statDatabase(absPath);
   const key = opts.reuse && { instance: opts.reuse.instance, component: opts.reuse.component, path: relPath };
-  const stats: SqliteCaptureStats = { reused: false, pages: 0, steps: 0, restarts: 0, backupMs: 0, integrityMs: 0 };
+  const stats: SqliteCaptureStats = { reused: false, pages: 0, bytes: 0, copyMs: 0, integrityMs: 0 };
 
   const kept = key && (await reusableCopy(opts.reuse!.records.sqliteCapture(key), live, stagedFile));
   if (kept) {
@@ -142,7 +136,7 @@ function stagedEntry(relPath: string, stagedFile: string, live: LiveDatabase, st
 }
 
 /**
- * The online backup of `live` into the new file `dest`; see the header comment. Resolves once the
+ * The consistent copy of `live` into the new file `dest`; see the header comment. Resolves once the
  * copy is written (a failure before that rejects); `checked` is its integrity_check verdict.
  */
 async function makeCopy(dest: string, live: LiveDatabase, opts: SqliteCaptureOptions, stats: SqliteCaptureStats): Promise<{ checked: Promise<void> }> {
@@ -153,13 +147,13 @@ async function makeCopy(dest: string, live: LiveDatabase, opts: SqliteCaptureOpt
   } catch (err) {
     throw stagingError(err, dest);
   }
-  const req = { livePath: live.path, dest, busyTimeoutMs: opts.busyTimeoutMs ?? 15_000, pagesPerStep: opts.pagesPerStep ?? 2048 };
+  const req = { livePath: live.path, dest, busyTimeoutMs: opts.busyTimeoutMs ?? 15_000 };
   const onWorker = opts.copyOn === "worker" || (opts.copyOn === undefined && live.db.size + (live.wal?.size ?? 0) >= WORKER_MIN_BYTES);
   let copied!: () => void;
   const written = new Promise<void>((resolve) => (copied = resolve));
   const checked = (onWorker ? copyDatabaseInWorker : copyDatabase)(req, opts.signal, copied).then(
     (r) => {
-      Object.assign(stats, { pages: r.pages, steps: r.steps, restarts: r.restarts, backupMs: r.backupMs, integrityMs: r.integrityMs });
+      Object.assign(stats, { pages: r.pages, bytes: r.bytes, copyMs: r.copyMs, integrityMs: r.integrityMs });
       if (r.integrity.length !== 1 || r.integrity[0] !== "ok") {
         throw new UserError(`the online backup of ${live.path} failed PRAGMA integrity_check: ${r.integrity.slice(0, 5).join("; ")}`, {
           hint:
@@ -172,7 +166,7 @@ async function makeCopy(dest: string, live: LiveDatabase, opts: SqliteCaptureOpt
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (!(err instanceof CopyError)) throw err;
       // Only the copy can be full: the source is open read-only.
-      if (err.code === "SQLITE_FULL") throw stagingError(err, dest);
+      if (err.phase === "write" || err.code === "SQLITE_FULL") throw stagingError(err, dest);
       throw sqliteError(err, live.path);
     },
   );
@@ -195,8 +189,18 @@ async function settledStamps(before: LiveDatabase): Promise<LiveDatabase> {
     return st && st.size === old.size && st.mtimeMs === old.mtimeMs && st.ino === old.ino ? stampOf(st) : old;
   };
   const db = (await settle(before.path, before.db))!;
-  const wal = await settle(`${before.path}-wal`, before.wal);
+  const wal = before.wal ? await settle(`${before.path}-wal`, before.wal) : await appearedEmpty(`${before.path}-wal`);
   return { ...before, db, ...(wal ? { wal } : {}) };
+}
+
+/**
+ * A read-only connection that finds no -wal beside a WAL database creates an empty one, which
+ * would make the next capture see a change and copy again. Empty, it holds no commit: a commit
+ * after our snapshot makes it grow, and a checkpoint on close removes it.
+ */
+async function appearedEmpty(walPath: string): Promise<FileStamp | undefined> {
+  const st = await lstat(walPath).catch(() => undefined);
+  return st?.isFile() && st.size === 0 ? stampOf(st) : undefined;
 }
 
 /** Checks the live file is there and looks like SQLite; returns its mode and the stamps of it and its -wal. */

@@ -146,7 +146,7 @@ describe("the persistent staging area", () => {
     expect(two.hits).toEqual(["webui.db"]); // known by its stat...
     expect(two.sets).toEqual([]); // ...so never read (a set follows every read)
     expect(two.summary.stats).toMatchObject({ files: 1, chunksNew: 0, bytesWritten: 0 });
-    expect(await captureWithStats()).toMatchObject({ reused: true, steps: 0, pages: 0 });
+    expect(await captureWithStats()).toMatchObject({ reused: true, bytes: 0, pages: 0 });
 
     // A cold capture (the application stopped) goes by the same rule.
     const cold = await capture({ consistency: "cold" });
@@ -184,6 +184,22 @@ describe("the persistent staging area", () => {
     const again = await capture();
     const { summary } = await store(again);
     expect(await restoredChatIds(summary.id)).toContain("checkpointed");
+  });
+
+  it("reuses the copy of a database closed by its application (no -wal left), and sees the next commit", async () => {
+    app.close(); // the last connection checkpoints and removes the -wal
+    await expect(walStamp()).rejects.toThrow(/ENOENT/);
+    const t = Date.now() / 1000 - 60;
+    await utimes(live, t, t);
+    expect((await captureWithStats()).reused).toBe(false);
+    // Our read-only connection left an empty -wal behind; that is no change.
+    expect((await walStamp()).size).toBe(0);
+    expect((await captureWithStats()).reused).toBe(true);
+
+    app = new Database(live);
+    insertChat("after reopen");
+    expect((await captureWithStats()).reused).toBe(false);
+    expect(chatIds(stagedPath())).toContain("after reopen");
   });
 
   it("recaptures when the last capture began within a second of the newest write, however unchanged", async () => {

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { captureSqlite } from "../../src/capture/sqlite.js";
+import { generateOpenWebUi } from "../../src/demo/generate.js";
 import { UserError } from "../../src/errors.js";
 import { restoreSnapshots } from "../../src/repo/restore.js";
 import { storeSnapshot } from "../../src/repo/store.js";
@@ -104,5 +106,21 @@ describe.runIf(canMount())("a full disk", () => {
         spawnSync("umount", [small]);
       }
     }));
-});
 
+  it.each(["here", "worker"] as const)("a SQLite copy (made %s) into a full staging area is one clear error and leaves nothing there", (copyOn) =>
+    withTmpDir(async (dir) => {
+      const demo = await generateOpenWebUi(path.join(dir, "data"), { seed: 2, scale: 0.05 });
+      const small = path.join(dir, "staging");
+      mkdirSync(small);
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", small]);
+      try {
+        const err = await captureSqlite(demo.paths.webuiDb, "webui.db", path.join(small, "webui.db"), { copyOn }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(UserError);
+        expect((err as Error).message).toMatch(/^cannot write the staging copy .*staging\/\.webui\.db\.tmp-[0-9a-f]+ \(disk full\)$/);
+        expect(execFileSync("find", [small, "-mindepth", "1"], { encoding: "utf8" })).toBe("");
+      } finally {
+        spawnSync("umount", [small]);
+      }
+    }),
+  );
+});

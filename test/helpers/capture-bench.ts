@@ -35,8 +35,8 @@ try {
   const got = copy.prepare("SELECT count(*) AS c, max(n) AS m FROM seq").get() as { c: number; m: number };
   copy.close();
   console.log(
-    `sqlite capture with a busy writer: ${captureMs} ms (backup ${Math.round(stats!.backupMs)} ms, integrity_check ${Math.round(stats!.integrityMs)} ms, ` +
-      `${stats!.steps} steps, ${stats!.restarts} restarts); writer alive after: ${alive}; rows 1..${got.m} (${got.c}) of ${last} committed`,
+    `sqlite capture with a busy writer: ${captureMs} ms (copy ${Math.round(stats!.copyMs)} ms, integrity_check ${Math.round(stats!.integrityMs)} ms, ` +
+      `${stats!.pages} pages, ${(stats!.bytes / 2 ** 20).toFixed(0)} MiB read); writer alive after: ${alive}; rows 1..${got.m} (${got.c}) of ${last} committed`,
   );
 
   t0 = performance.now();

@@ -14,10 +14,20 @@ export interface RunningWriter {
   stop(): Promise<number>;
 }
 
-export async function startWriter(db: string, opts: { intervalMs?: number; padBytes?: number } = {}): Promise<RunningWriter> {
+export interface WriterOptions {
+  intervalMs?: number;
+  padBytes?: number;
+  /** "wal" (the default) or a rollback-journal mode such as "delete". */
+  journalMode?: string;
+  /** wal_checkpoint(TRUNCATE) after every this many commits (0: never). */
+  checkpointEvery?: number;
+}
+
+export async function startWriter(db: string, opts: WriterOptions = {}): Promise<RunningWriter> {
+  const args = [String(opts.intervalMs ?? 2), String(opts.padBytes ?? 256), opts.journalMode ?? "wal", String(opts.checkpointEvery ?? 0)];
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(here, "writer.ts"), db, String(opts.intervalMs ?? 2), String(opts.padBytes ?? 256)],
+    ["--import", "tsx", path.join(here, "writer.ts"), db, ...args],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
   );
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

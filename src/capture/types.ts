@@ -1,6 +1,6 @@
 /**
  * What a capture hands to the repository layer. A component is captured once per run into a
- * consistent form (SQLite files through the online backup API into a staging folder; plain
+ * consistent form (SQLite files copied online into a staging folder, see ./sqlite-copy.ts; plain
  * files read live) and then stored to every target that is due.
  */
 import type { ComponentKind, Consistency } from "../spec/types.js";
@@ -33,7 +33,7 @@ export interface CaptureEntry {
   ctimeMs?: number;
   /** Symlinks: the link text, stored as is, never followed. */
   linkTarget?: string;
-  /** This file is a SQLite database captured by the online backup API: verify runs integrity_check. */
+  /** This file is a SQLite database copied online (consistent, then integrity_checked): verify runs integrity_check too. */
   sqlite?: boolean;
   /**
    * The copy's check, still running when the capture returns (a fresh SQLite copy's

@@ -3,12 +3,13 @@
  * reading file contents — the store step reads live files later and re-checks size/mtime.
  *
  * One lstat per entry, readdir withFileTypes (so excluded entries cost no lstat and excluded
- * folders are never entered), and a bounded number of file-system calls in flight.
+ * folders are never entered), and a bounded number of file-system calls in flight. The lstats
+ * are synchronous while they are fast (see StatPace).
  * Symlinks are recorded as links and never followed. Sockets, fifos and devices are skipped with
  * a warning. Entries come back sorted by path, so manifests are deterministic.
  */
 import { lstat } from "node:fs/promises";
-import { accessSync, constants, lstat as lstatCb, readdir as readdirCb, readlink as readlinkCb, type Dirent, type Stats } from "node:fs";
+import { accessSync, constants, lstat as lstatCb, lstatSync, readdir as readdirCb, readlink as readlinkCb, type Dirent, type Stats } from "node:fs";
 import path from "node:path";
 import picomatch from "picomatch";
 import { UserError } from "../errors.js";
@@ -23,6 +24,8 @@ export interface WalkOptions {
   signal?: AbortSignal;
   /** File-system calls in flight at once. */
   concurrency?: number;
+  /** Every lstat through the thread pool from the start, as a slow file system gets after one batch. */
+  statsOnPool?: boolean;
 }
 
 export interface WalkResult {
@@ -45,6 +48,7 @@ export async function walkFiles(instanceRoot: string, componentPath: string, opt
   const isExcluded = matcher(opts.exclude ?? []);
   const includeAll = (opts.include ?? []).length === 0;
   const pool = new Pool(opts.concurrency ?? 64, opts.signal);
+  const pace = new StatPace(opts.statsOnPool !== true);
 
   let rootStat: Stats;
   try {
@@ -100,20 +104,35 @@ export async function walkFiles(instanceRoot: string, componentPath: string, opt
     // Without a match here, only a folder can still hold something included further down.
     if (!childIncluded && !d.isDirectory()) return;
     const childAbs = path.join(absDir, d.name);
-    pool.run((finish) =>
-      lstatCb(childAbs, (err, st) => {
-        try {
-          if (!err) onStat(childAbs, childInside, st, childIncluded);
-          else if (errnoCode(err) !== "ENOENT") throw captureFsError(err, childAbs, "path");
-          // Gone between readdir and lstat (a live folder), or a name that is not valid UTF-8.
-          else if (d.name.includes("\uFFFD")) warnings.push(`${entryPath(childInside)}: skipped a name that is not valid UTF-8; rename it to back it up`);
-          else warnings.push(`${entryPath(childInside)}: vanished during the walk`);
-        } catch (e) {
-          pool.fail(e);
-        }
-        finish();
-      }),
-    );
+    const onLstat = (err: unknown, st: Stats | undefined): void => {
+      try {
+        if (!err) onStat(childAbs, childInside, st!, childIncluded);
+        else if (errnoCode(err) !== "ENOENT") throw captureFsError(err, childAbs, "path");
+        // Gone between readdir and lstat (a live folder), or a name that is not valid UTF-8.
+        else if (d.name.includes("\uFFFD")) warnings.push(`${entryPath(childInside)}: skipped a name that is not valid UTF-8; rename it to back it up`);
+        else warnings.push(`${entryPath(childInside)}: vanished during the walk`);
+      } catch (e) {
+        pool.fail(e);
+      }
+    };
+    if (pace.sync) {
+      // Thrown to the readdir callback, which fails the pool, as the pool's own check would.
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      let st: Stats | undefined;
+      try {
+        st = pace.lstat(childAbs);
+      } catch (err) {
+        return onLstat(err, undefined);
+      }
+      onLstat(undefined, st);
+    } else {
+      pool.run((finish) =>
+        lstatCb(childAbs, (err, st) => {
+          onLstat(err, st);
+          finish();
+        }),
+      );
+    }
   };
 
   onStat(abs, "", rootStat, includeAll || !rootStat.isDirectory());
@@ -124,6 +143,36 @@ export async function walkFiles(instanceRoot: string, componentPath: string, opt
   const kept = tentative.size === 0 ? entries : pruneToIncluded(entries, rel, tentative);
   kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { entries: kept, warnings };
+}
+
+/**
+ * Whether lstat runs synchronously. From the dentry cache a stat takes ~2 µs, while through the
+ * thread pool the hand-off and callback cost ~20 µs of the main thread (2 cores, 4 pool threads):
+ * a no-change walk of 2 500 uploads took 86-105 ms with the pool, 19-32 ms without. A cold disk
+ * or a network file system is another matter: once the stats of a batch average SLOW_MS, the
+ * rest of the walk goes through the pool, several in flight.
+ */
+class StatPace {
+  static readonly BATCH = 64;
+  static readonly SLOW_MS = 0.1;
+  private count = 0;
+  private spentMs = 0;
+
+  constructor(public sync: boolean) {}
+
+  lstat(absPath: string): Stats {
+    const t0 = performance.now();
+    try {
+      return lstatSync(absPath);
+    } finally {
+      this.spentMs += performance.now() - t0;
+      if (++this.count === StatPace.BATCH) {
+        if (this.spentMs / StatPace.BATCH > StatPace.SLOW_MS) this.sync = false;
+        this.count = 0;
+        this.spentMs = 0;
+      }
+    }
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { walkFiles } from "../../src/capture/files.js";
+import { walkFiles, type WalkOptions } from "../../src/capture/files.js";
 import { captureFsError } from "../../src/capture/fs-errors.js";
 import { UserError } from "../../src/errors.js";
 import { tempDir } from "../helpers/capture-fixtures.js";
@@ -23,7 +23,8 @@ async function put(rel: string, content = "x", mode?: number): Promise<void> {
 }
 const pathsOf = (r: { entries: { path: string }[] }) => r.entries.map((e) => e.path);
 
-describe("walkFiles", () => {
+describe.each([false, true])("walkFiles (every lstat on the thread pool: %s)", (statsOnPool) => {
+  const walk = (root: string, component: string, opts: WalkOptions = {}) => walkFiles(root, component, { ...opts, statsOnPool });
   it("lists files, folders (empty ones too) and odd names, relative to the instance root, sorted", async () => {
     await put("a b.pdf", "pdf");
     await put("résumé 2024.pdf", "cv");
@@ -33,7 +34,7 @@ describe("walkFiles", () => {
     await put("empty.txt", "");
     await mkdir(path.join(uploads(), "empty folder"));
 
-    const r = await walkFiles(root, "uploads");
+    const r = await walk(root, "uploads");
 
     expect(pathsOf(r)).toEqual(
       [
@@ -64,7 +65,7 @@ describe("walkFiles", () => {
     const when = new Date("2024-02-29T12:34:56.789Z");
     await utimes(path.join(uploads(), "public.txt"), when, when);
 
-    const r = await walkFiles(root, "uploads");
+    const r = await walk(root, "uploads");
     const byPath = new Map(r.entries.map((e) => [e.path, e]));
     expect(byPath.get("uploads/private.txt")?.mode).toBe(0o600);
     expect(byPath.get("uploads/public.txt")?.mode).toBe(0o644);
@@ -82,7 +83,7 @@ describe("walkFiles", () => {
     await symlink("real.pdf", path.join(uploads(), "latest.pdf"));
     await symlink("missing-target", path.join(uploads(), "dangling"));
 
-    const r = await walkFiles(root, "uploads");
+    const r = await walk(root, "uploads");
     const byPath = new Map(r.entries.map((e) => [e.path, e]));
     expect(byPath.get("uploads/to-outside")).toMatchObject({ type: "symlink", linkTarget: outside, size: 0 });
     expect(byPath.get("uploads/latest.pdf")).toMatchObject({ type: "symlink", linkTarget: "real.pdf" });
@@ -100,7 +101,7 @@ describe("walkFiles", () => {
     await put("docs/private.pdf");
     await mkdir(path.join(uploads(), "nothing-here"));
 
-    const r = await walkFiles(root, "uploads", { include: ["**/*.pdf", "docs"], exclude: ["tmp", "**/private.*"] });
+    const r = await walk(root, "uploads", { include: ["**/*.pdf", "docs"], exclude: ["tmp", "**/private.*"] });
 
     expect(pathsOf(r)).toEqual([
       "uploads",
@@ -122,7 +123,7 @@ describe("walkFiles", () => {
     writeFileSync(Buffer.concat([Buffer.from(path.join(locked, "bad-")), Buffer.from([0xff])]), "x");
     await chmod(locked, 0o000);
     try {
-      const r = await walkFiles(root, "uploads", { exclude: ["cache"] });
+      const r = await walk(root, "uploads", { exclude: ["cache"] });
       expect(pathsOf(r)).toEqual(["uploads", "uploads/keep.txt"]);
       expect(r.warnings).toEqual([]);
     } finally {
@@ -136,7 +137,7 @@ describe("walkFiles", () => {
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(path.join(uploads(), "app.sock"), resolve));
     try {
-      const r = await walkFiles(root, "uploads");
+      const r = await walk(root, "uploads");
       expect(pathsOf(r)).toEqual(["uploads", "uploads/ok.txt"]);
       expect(r.warnings.sort()).toEqual([
         "uploads/app.sock: skipped a socket (only files, folders and symlinks are backed up)",
@@ -150,34 +151,34 @@ describe("walkFiles", () => {
   it("warns about (and skips) a name that is not valid UTF-8", async () => {
     await put("ok.txt");
     writeFileSync(Buffer.concat([Buffer.from(path.join(uploads(), "bad-")), Buffer.from([0xff, 0xfe]), Buffer.from(".txt")]), "x");
-    const r = await walkFiles(root, "uploads");
+    const r = await walk(root, "uploads");
     expect(pathsOf(r)).toEqual(["uploads", "uploads/ok.txt"]);
     expect(r.warnings).toEqual(["uploads/bad-\uFFFD\uFFFD.txt: skipped a name that is not valid UTF-8; rename it to back it up"]);
   });
 
   it("captures a component that is a single file", async () => {
     await writeFile(path.join(root, "audit.log"), "line\n");
-    const r = await walkFiles(root, "audit.log", { include: ["*.nothing"] });
+    const r = await walk(root, "audit.log", { include: ["*.nothing"] });
     expect(r.entries).toEqual([
       expect.objectContaining({ path: "audit.log", type: "file", size: 5, source: path.join(root, "audit.log"), live: true }),
     ]);
   });
 
   it("names a missing component path", async () => {
-    const err = await walkFiles(root, "uploads").catch((e: unknown) => e);
+    const err = await walk(root, "uploads").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(`the path ${uploads()} does not exist`);
   });
 
   it("refuses a component path that leaves the instance folder", async () => {
-    await expect(walkFiles(root, "../etc")).rejects.toThrow(/must be relative to the instance folder and stay inside it/);
+    await expect(walk(root, "../etc")).rejects.toThrow(/must be relative to the instance folder and stay inside it/);
   });
 
   it("can be cancelled", async () => {
     for (let i = 0; i < 50; i++) await put(`d${i}/f.txt`);
     const ac = new AbortController();
     ac.abort(new Error("cancelled by test"));
-    await expect(walkFiles(root, "uploads", { signal: ac.signal })).rejects.toThrow("cancelled by test");
+    await expect(walk(root, "uploads", { signal: ac.signal })).rejects.toThrow("cancelled by test");
   });
 });
 

@@ -32,16 +32,19 @@ export function captureFsError(err: unknown, absPath: string, what: "file" | "fo
   return err;
 }
 
+/** The user and groups we run as, read once: process.getuid() and friends are a system call each. */
+let ids: { uid: number | undefined; gid: number | undefined; groups: number[] } | undefined;
+const ourIds = () => (ids ??= { uid: process.getuid?.(), gid: process.getgid?.(), groups: process.getgroups?.() ?? [] });
+
 /**
  * Whether the mode bits say the current user may read a path. A cheap pre-check that costs no
  * system call; root bypasses permission bits, and ACLs are confirmed by the caller with access().
  */
 export function modeAllowsRead(st: { mode: number; uid: number; gid: number }, dir: boolean): boolean {
-  const uid = process.getuid?.();
+  const { uid, gid, groups } = ourIds();
   if (uid === undefined || uid === 0) return true;
   const need = dir ? 0o5 : 0o4; // folders must be listable and enterable
   if (st.uid === uid) return ((st.mode >> 6) & need) === need;
-  const groups = process.getgroups?.() ?? [];
-  if (st.gid === process.getgid?.() || groups.includes(st.gid)) return ((st.mode >> 3) & need) === need;
+  if (st.gid === gid || groups.includes(st.gid)) return ((st.mode >> 3) & need) === need;
   return (st.mode & need) === need;
 }

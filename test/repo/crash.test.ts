@@ -70,9 +70,11 @@ describe("crash safety", () => {
         const r = await runChild(repoDir, data, kill);
         const finished = r.lines.some((l) => l.startsWith("done "));
         if (!finished) expect(r.signal, `${JSON.stringify(kill)}: ${r.stderr}`).toBe("SIGKILL");
-        if (finished) completed++;
         const repo = await Repository.open(target, { create: false, passphrase: "crash test" });
         const ids = repo ? await repo.listSnapshotIds() : [];
+        // A kill that lands after the manifest was written but before "done" reached us leaves a
+        // whole snapshot, rightly listed (a loaded machine stretches that window).
+        if (finished || (r.lines.includes("manifest") && ids.length === completed + 1)) completed++;
         expect(ids.length, JSON.stringify(kill)).toBe(completed);
         for (const id of ids) await repo!.readSnapshot(id); // every listed snapshot is whole
       }

@@ -106,6 +106,8 @@ class StoreRun {
   async storeAll(): Promise<ManifestEntry[]> {
     await this.repo.knownChunks();
     const out: ManifestEntry[] = [];
+    const cache = this.opts.statCache;
+    cache?.prefetch?.(this.captured.instance, this.captured.entries.filter((e) => e.type === "file").map((e) => e.path));
     try {
       for (const e of this.captured.entries) {
         const base = { path: e.path, type: e.type, mode: e.mode & 0o7777, mtimeMs: e.mtimeMs, size: 0 };
@@ -132,6 +134,7 @@ class StoreRun {
       }
     } finally {
       await Promise.allSettled(this.inflight);
+      cache?.forget?.();
     }
     if (this.failure) throw this.failure.err;
     return out;

@@ -67,6 +67,9 @@ export interface ChunkRef {
 export interface StatCache {
   get(key: StatKey): ChunkRef[] | undefined;
   set(key: StatKey, chunks: ChunkRef[]): void;
+  /** Read the entries of these paths ahead, in one go, for the get()s that follow; until forget(). */
+  prefetch?(instance: string, paths: string[]): void;
+  forget?(): void;
 }
 
 export interface StatKey {

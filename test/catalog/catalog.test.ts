@@ -35,4 +35,24 @@ describe("catalog stat cache", () => {
     expect(again.get(key(7))).toEqual(chunks(70));
     again.close();
   });
+
+  it("answers the same from a prefetch, sees a set made after it, and knows the paths it found nothing for", async () => {
+    const cat = await Catalog.open(dir);
+    for (let i = 0; i < 50; i++) cat.set(key(i), chunks(i));
+    cat.set({ ...key(0), instance: "other" }, chunks(99)); // another instance, inside the same path range
+    cat.flushStatCache();
+    const paths = [...Array.from({ length: 50 }, (_, i) => key(i).path), "uploads/never-seen"];
+    cat.prefetch("openwebui", paths);
+    for (let i = 0; i < 50; i++) expect(cat.get(key(i))).toEqual(chunks(i));
+    expect(cat.get({ ...key(3), ino: 999 })).toBeUndefined(); // a stamp that differs is still a miss
+    expect(cat.get({ ...key(0), path: "uploads/never-seen" })).toBeUndefined();
+    // A set after the prefetch wins, also once flushed.
+    cat.set(key(5), chunks(55));
+    cat.flushStatCache();
+    expect(cat.get(key(5))).toEqual(chunks(55));
+    cat.forget();
+    expect(cat.get(key(5))).toEqual(chunks(55));
+    expect(cat.get({ ...key(0), instance: "other" })).toEqual(chunks(99));
+    cat.close();
+  });
 });

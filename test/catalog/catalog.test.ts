@@ -36,7 +36,7 @@ describe("catalog stat cache", () => {
     again.close();
   });
 
-  it("answers the same from a prefetch, sees a set made after it, and knows the paths it found nothing for", async () => {
+  it("answers the same from a prefetch, sees a set made after it, and misses the paths it found nothing for", async () => {
     const cat = await Catalog.open(dir);
     for (let i = 0; i < 50; i++) cat.set(key(i), chunks(i));
     cat.set({ ...key(0), instance: "other" }, chunks(99)); // another instance, inside the same path range

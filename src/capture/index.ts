@@ -70,7 +70,7 @@ export async function captureComponent(
       const copy = result.entries.find((e) => e.checked);
       if (!copy) await staging.keepOnly(stagedName);
       else {
-        // Tidy only once the fresh copy has passed its check: until then the good one is aside.
+        // Tidy once the fresh copy has passed its check (a crashed run's leftovers, an old name's copy).
         copy.checked = copy.checked!.then(
           () => staging.keepOnly(stagedName),
           async (err: unknown) => {
@@ -81,7 +81,7 @@ export async function captureComponent(
         copy.checked.catch(() => undefined);
       }
     } catch (err) {
-      // A persistent folder keeps the last good copy: a failed capture never replaced it.
+      // A persistent folder keeps its copy as the base of the next one; only a record makes it trusted.
       await staging.cleanup();
       throw err;
     }

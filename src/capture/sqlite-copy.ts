@@ -25,11 +25,20 @@
  * the process, and closing ANY descriptor of a file drops all of them, SQLite's SHARED lock
  * included, which would let the application checkpoint, restart or delete the -wal mid-copy.
  *
+ * The copy is written over the previous one in place (the staged file, when there is one): each
+ * 1 MiB block of the live file is compared with the same block of the old copy and only the pages
+ * that differ are written, then the file is cut to the live size. Its bytes are then exactly the
+ * live file's whatever the old copy held, damaged or half-written included: it is a base for the
+ * comparison, never trusted. A 1% churn of a 200 MiB database thus writes ~2-12 MiB instead of
+ * 200 MiB, and the final fdatasync flushes only those (on this VM, writing fresh page-cache
+ * pages cost ~0.55 s of a 1.7 s churn apply; on a real disk the sync of 200 MiB costs more).
+ * The caller (./sqlite.ts) forgets what the staged file held before it is touched.
+ *
  * Large databases are copied on a worker thread (./sqlite-copy-worker.ts), so the copy and check
  * run on the second core while this thread stores the components captured before it; small ones
  * here, where a worker's start-up would cost more. The same function runs in both places.
  */
-import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import Database from "better-sqlite3";
 import { errnoCode } from "./fs-errors.js";
@@ -37,6 +46,7 @@ import { startWorker } from "../worker-thread.js";
 
 export interface CopyRequest {
   livePath: string;
+  /** An existing regular file (mode 0600): empty, or a previous copy to update in place. */
   dest: string;
   busyTimeoutMs: number;
 }
@@ -46,6 +56,8 @@ export interface CopyResult {
   pages: number;
   /** Bytes read from the database and its -wal. */
   bytes: number;
+  /** Bytes written into the copy and its -wal (what differed from the previous copy). */
+  written: number;
   copyMs: number;
   integrityMs: number;
   /** integrity_check's rows: ["ok"] for a good copy. */
@@ -67,6 +79,8 @@ export class CopyError extends Error {
 export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
 const BLOCK = 1 << 20;
+/** Comparison unit inside a block that differs: SQLite's default page size (pages are 512 B-64 KiB). */
+const PAGE = 4096;
 
 /**
  * `onCopied` is called once the copy is complete and final (checkpointed, in rollback-journal
@@ -80,7 +94,7 @@ export async function copyDatabase(req: CopyRequest, signal?: AbortSignal, onCop
   } catch (err) {
     throw copyError(err, "open");
   }
-  const r: CopyResult = { pages: 0, bytes: 0, copyMs: 0, integrityMs: 0, integrity: [] };
+  const r: CopyResult = { pages: 0, bytes: 0, written: 0, copyMs: 0, integrityMs: 0, integrity: [] };
   const t0 = performance.now();
   const liveFds: number[] = [];
   try {
@@ -88,8 +102,10 @@ export async function copyDatabase(req: CopyRequest, signal?: AbortSignal, onCop
     src.prepare("SELECT count(*) FROM sqlite_schema").get();
     r.pages = src.pragma("page_count", { simple: true }) as number;
     // The database first, then the -wal: see the header comment.
-    r.bytes = copyFile(req.livePath, req.dest, liveFds, signal, true)!;
-    r.bytes += copyFile(`${req.livePath}-wal`, `${req.dest}-wal`, liveFds, signal, false) ?? 0;
+    const db = copyFile(req.livePath, req.dest, liveFds, signal, true)!;
+    const wal = copyFile(`${req.livePath}-wal`, `${req.dest}-wal`, liveFds, signal, false);
+    r.bytes = db.read + (wal?.read ?? 0);
+    r.written = db.written + (wal?.written ?? 0);
     src.exec("COMMIT");
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
@@ -137,12 +153,12 @@ export async function copyDatabase(req: CopyRequest, signal?: AbortSignal, onCop
 }
 
 /**
- * Copies `from` into `to`: the database into the empty file the caller made (mode 0600: the
- * users' data), or, with `mustExist` false, the -wal into a new file of that mode, returning
+ * Copies `from` into `to`: the database over the file the caller made or kept (in place, see the
+ * header comment), or, with `mustExist` false, the -wal into a new file of mode 0600, returning
  * undefined when there is no -wal. The descriptor on `from` is pushed on `liveFds` for the caller
  * to close after SQLite's connection.
  */
-function copyFile(from: string, to: string, liveFds: number[], signal: AbortSignal | undefined, mustExist: boolean): number | undefined {
+function copyFile(from: string, to: string, liveFds: number[], signal: AbortSignal | undefined, mustExist: boolean): { read: number; written: number } | undefined {
   let src: number;
   try {
     src = openSync(from, "r");
@@ -152,14 +168,18 @@ function copyFile(from: string, to: string, liveFds: number[], signal: AbortSign
   }
   liveFds.push(src);
   let dest: number;
+  let oldSize: number;
   try {
     dest = openSync(to, mustExist ? "r+" : "wx", 0o600);
+    oldSize = mustExist ? fstatSync(dest).size : 0;
   } catch (err) {
     throw copyError(err, "write");
   }
   try {
     const buf = Buffer.allocUnsafe(BLOCK);
+    const old = oldSize > 0 ? Buffer.allocUnsafe(BLOCK) : undefined;
     let pos = 0;
+    let written = 0;
     for (;;) {
       signal?.throwIfAborted();
       let n: number;
@@ -168,17 +188,58 @@ function copyFile(from: string, to: string, liveFds: number[], signal: AbortSign
       } catch (err) {
         throw copyError(err, "read");
       }
-      if (n === 0) return pos;
+      if (n === 0) break;
       try {
-        for (let done = 0; done < n; ) done += writeSync(dest, buf, done, n - done, pos + done);
+        const had = old && pos < oldSize ? readFully(dest, old, Math.min(n, oldSize - pos), pos) : 0;
+        written += had === 0 ? writeAll(dest, buf, 0, n, pos) : writeChanged(dest, buf, old!, had, n, pos);
       } catch (err) {
         throw copyError(err, "write");
       }
       pos += n;
     }
+    try {
+      if (oldSize > pos) ftruncateSync(dest, pos);
+    } catch (err) {
+      throw copyError(err, "write");
+    }
+    return { read: pos, written };
   } finally {
     closeSync(dest);
   }
+}
+
+/** Writes the pages of buf[0, n) that differ from old[0, had) (the rest: all of it), adjacent ones in one write. */
+function writeChanged(fd: number, buf: Buffer, old: Buffer, had: number, n: number, pos: number): number {
+  if (had === n && buf.compare(old, 0, n, 0, n) === 0) return 0;
+  let written = 0;
+  let run = -1; // start of the pending run of differing pages
+  for (let at = 0; at < n; at += PAGE) {
+    const end = Math.min(at + PAGE, n);
+    const same = end <= had && buf.compare(old, at, end, at, end) === 0;
+    if (!same && run < 0) run = at;
+    if (same && run >= 0) {
+      written += writeAll(fd, buf, run, at - run, pos + run);
+      run = -1;
+    }
+  }
+  if (run >= 0) written += writeAll(fd, buf, run, n - run, pos + run);
+  return written;
+}
+
+function writeAll(fd: number, buf: Buffer, offset: number, length: number, pos: number): number {
+  for (let done = 0; done < length; ) done += writeSync(fd, buf, offset + done, length - done, pos + done);
+  return length;
+}
+
+/** Reads up to `length` bytes at `pos` (short only at the end of the file). */
+function readFully(fd: number, buf: Buffer, length: number, pos: number): number {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }
 
 /** copyDatabase on a worker thread; an abort terminates the worker (SQLite's files are left to the caller). */

@@ -7,13 +7,15 @@
  * -wal through the -shm index like any reader, and a read-only connection never checkpoints the
  * application's files on close.
  *
- * The copy is made under a temp name beside the staged file and renamed over it only once it
- * passed integrity_check, so a failed capture never destroys the last good copy. With `reuse`,
- * an unchanged database is not copied at all (the rule is in ./sqlite-reuse.ts).
+ * The copy is written over the staged file in place, only the pages that changed
+ * (./sqlite-copy.ts). What a staged file holds is trusted only through the record a capture
+ * leaves once its copy passed integrity_check and is on disk; that record is forgotten before
+ * the file is touched: a failed capture removes the file, and one killed midway leaves a file no
+ * record vouches for (the next capture compares against it and writes what differs). With `reuse`, an unchanged database is
+ * not copied at all (the rule is in ./sqlite-reuse.ts).
  */
-import { randomBytes } from "node:crypto";
-import { lstat, open, rename, rm, utimes } from "node:fs/promises";
-import path from "node:path";
+import { constants } from "node:fs";
+import { lstat, open, rm, utimes } from "node:fs/promises";
 import { UserError } from "../errors.js";
 import type { CaptureEntry, FileStamp, SqliteCaptureRecords } from "./types.js";
 import { captureFsError, errnoCode } from "./fs-errors.js";
@@ -40,6 +42,8 @@ export interface SqliteCaptureStats {
   pages: number;
   /** Bytes read from the database file and its -wal. */
   bytes: number;
+  /** Bytes written into the staged copy: what differed from the previous one. */
+  written: number;
   copyMs: number;
   integrityMs: number;
 }
@@ -64,7 +68,7 @@ export async function captureSqlite(
   // Before the copy: a commit after this stat must make the next capture see a difference.
   const live = await statDatabase(absPath);
   const key = opts.reuse && { instance: opts.reuse.instance, component: opts.reuse.component, path: relPath };
-  const stats: SqliteCaptureStats = { reused: false, pages: 0, bytes: 0, copyMs: 0, integrityMs: 0 };
+  const stats: SqliteCaptureStats = { reused: false, pages: 0, bytes: 0, written: 0, copyMs: 0, integrityMs: 0 };
 
   const kept = key && (await reusableCopy(opts.reuse!.records.sqliteCapture(key), live, stagedFile));
   if (kept) {
@@ -72,34 +76,24 @@ export async function captureSqlite(
     return stagedEntry(relPath, stagedFile, live, kept);
   }
 
-  const hidden = (what: string) => path.join(path.dirname(stagedFile), `.${path.basename(stagedFile)}.${what}-${randomBytes(6).toString("hex")}`);
-  const tmp = hidden("tmp");
-  const aside = hidden("good");
   let recorded: LiveDatabase;
   let check: Promise<void>;
-  let hadGood = false;
   let staged: FileStamp;
   try {
-    ({ checked: check } = await makeCopy(tmp, live, opts, stats));
+    // From the first byte written over it, the staged file holds nothing a reuse may trust.
+    if (key) opts.reuse!.records.forgetSqliteCapture(key);
+    await prepareStaged(stagedFile);
+    ({ checked: check } = await makeCopy(stagedFile, live, opts, stats));
     recorded = await settledStamps(live);
     const mtime = newestMtime(live) / 1000;
-    await utimes(tmp, mtime, mtime);
-    // The copy is stored while integrity_check reads it (0.2 s for 200 MiB off the critical
-    // path). Until it has passed, the last good copy is kept aside, not replaced.
-    hadGood = await rename(stagedFile, aside).then(
-      () => true,
-      (err: unknown) => (errnoCode(err) === "ENOENT" ? false : Promise.reject(stagingError(err, stagedFile))),
-    );
-    await rename(tmp, stagedFile);
+    await utimes(stagedFile, mtime, mtime);
     staged = stampOf(await lstat(stagedFile));
   } catch (err) {
-    await removeCopy(tmp);
-    if (hadGood) await rename(aside, stagedFile).catch(() => undefined);
+    await removeCopy(stagedFile);
     throw err;
   }
   const checked = check.then(
-    async () => {
-      if (hadGood) await removeCopy(aside);
+    () => {
       opts.onStats?.(stats);
       if (key) {
         const { db, wal } = recorded;
@@ -107,8 +101,7 @@ export async function captureSqlite(
       }
     },
     async (err: unknown) => {
-      if (hadGood) await rename(aside, stagedFile).catch(() => undefined);
-      else await removeCopy(stagedFile);
+      await removeCopy(stagedFile);
       throw err;
     },
   );
@@ -136,24 +129,17 @@ function stagedEntry(relPath: string, stagedFile: string, live: LiveDatabase, st
 }
 
 /**
- * The consistent copy of `live` into the new file `dest`; see the header comment. Resolves once the
+ * The consistent copy of `live` into `dest` (made ready by prepareStaged); see the header comment. Resolves once the
  * copy is written (a failure before that rejects); `checked` is its integrity_check verdict.
  */
 async function makeCopy(dest: string, live: LiveDatabase, opts: SqliteCaptureOptions, stats: SqliteCaptureStats): Promise<{ checked: Promise<void> }> {
-  // Created here, 0600, before SQLite writes a byte: the copy holds the users' data. SQLite gives
-  // its journal the same mode.
-  try {
-    await (await open(dest, "wx", 0o600)).close();
-  } catch (err) {
-    throw stagingError(err, dest);
-  }
   const req = { livePath: live.path, dest, busyTimeoutMs: opts.busyTimeoutMs ?? 15_000 };
   const onWorker = opts.copyOn === "worker" || (opts.copyOn === undefined && live.db.size + (live.wal?.size ?? 0) >= WORKER_MIN_BYTES);
   let copied!: () => void;
   const written = new Promise<void>((resolve) => (copied = resolve));
   const checked = (onWorker ? copyDatabaseInWorker : copyDatabase)(req, opts.signal, copied).then(
     (r) => {
-      Object.assign(stats, { pages: r.pages, bytes: r.bytes, copyMs: r.copyMs, integrityMs: r.integrityMs });
+      Object.assign(stats, { pages: r.pages, bytes: r.bytes, written: r.written, copyMs: r.copyMs, integrityMs: r.integrityMs });
       if (r.integrity.length !== 1 || r.integrity[0] !== "ok") {
         throw new UserError(`the online backup of ${live.path} failed PRAGMA integrity_check: ${r.integrity.slice(0, 5).join("; ")}`, {
           hint:
@@ -234,9 +220,40 @@ async function statDatabase(absPath: string): Promise<LiveDatabase> {
   return { path: absPath, mode: st.mode, db: stampOf(st), ...(wal?.isFile() ? { wal: stampOf(wal) } : {}) };
 }
 
-/** A copy that did not make it, with whatever SQLite left beside it. */
+/**
+ * The staged file as a regular file of mode 0600 (it holds the users' data; SQLite gives its
+ * journal the same mode): the previous copy, kept to be written over, or a new empty one. Nothing
+ * may lie beside it: a -journal left by a crash during the conversion would be "rolled back" into
+ * the fresh copy when SQLite opens it, and a stale -wal replayed.
+ */
+async function prepareStaged(file: string): Promise<void> {
+  try {
+    await removeSidecars(file);
+    const st = await lstat(file).catch((err: unknown) => (errnoCode(err) === "ENOENT" ? undefined : Promise.reject(err)));
+    if (st && !st.isFile()) await rm(file, { recursive: true, force: true });
+    const fh = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    try {
+      await fh.chmod(0o600);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw stagingError(err, file);
+  }
+}
+
+/**
+ * A copy that did not make it, with whatever SQLite left beside it. Its record is already gone, so
+ * it would be harmless as the next copy's base; removed all the same: no staged file looks like
+ * a copy that is not one. (A killed run leaves it, unrecorded, and the next capture writes over it.)
+ */
 async function removeCopy(file: string): Promise<void> {
-  await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(file + s, { force: true })));
+  await Promise.all([rm(file, { force: true }), removeSidecars(file)]);
+}
+
+/** What SQLite may leave beside a copy. */
+async function removeSidecars(file: string): Promise<void> {
+  await Promise.all(["-journal", "-wal", "-shm"].map((s) => rm(file + s, { force: true })));
 }
 
 function notSqlite(absPath: string): UserError {

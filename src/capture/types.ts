@@ -100,4 +100,6 @@ export interface SqliteCaptureRecord {
 export interface SqliteCaptureRecords {
   sqliteCapture(key: SqliteCaptureKey): SqliteCaptureRecord | undefined;
   rememberSqliteCapture(key: SqliteCaptureKey, record: SqliteCaptureRecord): void;
+  /** Called before the staged copy is written over: from then on it holds nothing to trust. */
+  forgetSqliteCapture(key: SqliteCaptureKey): void;
 }

@@ -236,6 +236,17 @@ export class Catalog implements StatCache, SqliteCaptureRecords {
     );
   }
 
+  forgetSqliteCapture(key: SqliteCaptureKey): void {
+    // Synced, unlike the catalog's other commits: after a power cut, a record that came back
+    // beside a staged copy half written over would vouch for that copy.
+    this.db.pragma("synchronous = FULL");
+    try {
+      this.sql("DELETE FROM staged_sqlite WHERE instance = ? AND component = ? AND path = ?").run(key.instance, key.component, key.path);
+    } finally {
+      this.db.pragma("synchronous = NORMAL");
+    }
+  }
+
   // --- snapshot summaries (manifests are immutable, so caching them by id is always safe) ---
   snapshotSummaries(target: string): Map<string, SnapshotSummary> {
     const rows = this.sql("SELECT id, summary FROM snapshot_cache WHERE target = ?").all(target) as {

@@ -3,7 +3,7 @@
  * stat cache recognises the kept copy. Real files, a real catalog, a real local repository; the
  * "application" is a connection held open in this process, as Open WebUI holds its own.
  */
-import { lstat, mkdir, open, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import type { StatCache } from "../../src/repo/types.js";
 import type { Component } from "../../src/spec/types.js";
 import { LocalTarget } from "../../src/targets/local.js";
 import { UserError } from "../../src/errors.js";
-import { chatIds, readDb, tempDir } from "../helpers/capture-fixtures.js";
+import { chatIds, tempDir } from "../helpers/capture-fixtures.js";
 
 /** Captures and their integrity_check (which the store awaits before the manifest). */
 async function captureComponent(...args: Parameters<typeof captureComponentUnchecked>): Promise<CapturedComponent> {
@@ -168,7 +168,10 @@ describe("the persistent staging area", () => {
     expect(await stamp(live)).toEqual(db); // the database file itself did not change
 
     const again = await capture();
-    expect((await stamp(stagedPath())).ino).not.toBe(copy.ino);
+    // Written over in place: the same file, not the same stamp.
+    const now = await stamp(stagedPath());
+    expect(now.ino).toBe(copy.ino);
+    expect(now.ctimeMs).not.toBe(copy.ctimeMs);
     expect(chatIds(stagedPath())).toContain("wal-only");
     const { summary } = await store(again);
     expect(await restoredChatIds(summary.id)).toContain("wal-only");
@@ -243,32 +246,31 @@ describe("the persistent staging area", () => {
     expect((await captureWithStats()).reused).toBe(true);
   });
 
-  it("keeps the last good copy when a fresh capture fails, and tidies the folder after the next success", async () => {
+  it("a failed capture forgets and removes the staged copy; the next one makes it whole and tidies the folder", async () => {
     await capture();
-    const copy = await stamp(stagedPath());
     insertChat("after the copy");
     const ac = new AbortController();
     ac.abort(new Error("stopped"));
     await expect(capture({}, ac.signal)).rejects.toThrow("stopped");
-    expect(await stamp(stagedPath())).toEqual(copy);
-    expect(await readdir(path.dirname(stagedPath()))).toEqual(["webui.db"]); // no temp file left
-    expect(chatIds(stagedPath())).not.toContain("after the copy");
+    expect(catalog.sqliteCapture({ instance: "openwebui", component: "webui.db", path: "webui.db" })).toBeUndefined();
+    expect(await readdir(path.dirname(stagedPath()))).toEqual([]);
 
-    // A crashed run's temp file, and a copy under a name the component no longer uses.
+    // A crashed run's leftovers, and a copy under a name the component no longer uses.
     await writeFile(path.join(path.dirname(stagedPath()), ".webui.db.tmp-0123456789ab"), "half a copy");
     await writeFile(path.join(path.dirname(stagedPath()), "old-name.db"), "an old copy");
+    await backdate();
     await capture();
     expect(await readdir(path.dirname(stagedPath()))).toEqual(["webui.db"]);
     expect(chatIds(stagedPath())).toContain("after the copy");
+    expect((await captureWithStats()).reused).toBe(true);
   });
 
-  it("keeps the last good copy when the database turns out damaged", async () => {
+  it("a copy that fails integrity_check is removed, and nothing records it", async () => {
     app.pragma("wal_checkpoint(TRUNCATE)");
     app.exec("CREATE INDEX chat_body ON chat (body)");
     app.pragma("wal_checkpoint(TRUNCATE)");
     await backdate();
     await capture();
-    const copy = await stamp(stagedPath());
     const pageSize = app.pragma("page_size", { simple: true }) as number;
     const pages = app.pragma("page_count", { simple: true }) as number;
     const fh = await open(live, "r+");
@@ -280,12 +282,30 @@ describe("the persistent staging area", () => {
     const err = await Promise.all(unchecked.entries.map((e) => e.checked)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/failed PRAGMA integrity_check/);
-    // The good copy was set aside and put back: the same file (a rename moves only its ctime,
-    // so the next capture copies afresh once rather than trusting it).
-    const { ctimeMs: _c, ...same } = copy;
-    const { ctimeMs: _n, ...now } = await stamp(stagedPath());
-    expect(now).toEqual(same);
-    expect(readDb(stagedPath(), (c) => c.pragma("integrity_check", { simple: true }))).toBe("ok");
+    expect(await readdir(path.dirname(stagedPath()))).toEqual([]);
+    expect(catalog.sqliteCapture({ instance: "openwebui", component: "webui.db", path: "webui.db" })).toBeUndefined();
+  });
+
+  it("a copy killed midway is trusted by nothing: the next capture writes over it, byte for byte a fresh copy", async () => {
+    await capture();
+    for (let i = 0; i < 50; i++) insertChat(`later ${i}`);
+    app.pragma("wal_checkpoint(TRUNCATE)");
+    await backdate();
+    // What a kill during the copy leaves: the record forgotten, the file half written over.
+    catalog.forgetSqliteCapture({ instance: "openwebui", component: "webui.db", path: "webui.db" });
+    const fh = await open(stagedPath(), "r+");
+    const size = (await fh.stat()).size;
+    await fh.write(Buffer.alloc(size / 2, 0xa5), 0, size / 2, 0);
+    await fh.close();
+    await writeFile(`${stagedPath()}-journal`, "a journal SQLite must not roll back into the fresh copy");
+
+    const stats = await captureWithStats();
+    expect(stats.reused).toBe(false);
+    expect(stats.written).toBeGreaterThanOrEqual(size / 2);
+    const fresh = path.join(dir, "fresh.db");
+    await captureSqlite(live, "webui.db", fresh, {});
+    expect((await readFile(stagedPath())).equals(await readFile(fresh))).toBe(true);
+    expect(chatIds(stagedPath())).toContain("later 49");
     expect(await readdir(path.dirname(stagedPath()))).toEqual(["webui.db"]);
   });
 

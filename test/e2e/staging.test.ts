@@ -60,7 +60,7 @@ describe("apply with the persistent staging area", () => {
       app.pragma("wal_autocheckpoint = 0");
       app.exec("CREATE TABLE e2e_marker (note TEXT); INSERT INTO e2e_marker VALUES ('after the first copy')");
       await apply("2026-11-24T02:00:00Z");
-      expect((await stamp(stagedDb())).ino).not.toBe(before.ino);
+      expect((await stamp(stagedDb())).ctimeMs).not.toBe(before.ctimeMs); // a new copy, written over the old in place
       const dest = path.join(ws.dir, "restored");
       const r = await runCli(["restore", "openwebui", "--component", "webui.db", "--target", "offsite", "--to", dest], { cwd: ws.dir, env: env("2026-11-24T03:00:00Z") });
       expect(r.code, r.stderr).toBe(0);

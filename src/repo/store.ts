@@ -14,7 +14,7 @@ import { BugError, UserError } from "../errors.js";
 import { RACY_MS, type CaptureEntry, type CapturedComponent } from "../capture/types.js";
 import { toolVersion } from "../version.js";
 import { BufferPool } from "./buffer-pool.js";
-import { chunkFile } from "./chunker.js";
+import { chunkFile, chunkFixed, SQLITE_CHUNK } from "./chunker.js";
 import { acquireLock } from "./locks.js";
 import { treeProblems } from "./paths.js";
 import type { Repository } from "./repository.js";
@@ -198,7 +198,9 @@ class StoreRun {
     const ids: string[] = [];
     let size = 0;
     try {
-      for await (const chunk of chunkFile(e.source!, this.repo.chunker, this.buf, take)) {
+      // SQLite pages change in place and never shift: fixed, aligned chunks (see SQLITE_CHUNK).
+      const chunks = e.sqlite ? chunkFixed(e.source!, SQLITE_CHUNK, this.buf, take) : chunkFile(e.source!, this.repo.chunker, this.buf, take);
+      for await (const chunk of chunks) {
         if (this.failure) {
           chunkBuffers.give(chunk);
           throw this.failure.err;

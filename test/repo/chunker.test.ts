@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Chunker, chunkFile, DEFAULT_CHUNKER } from "../../src/repo/chunker.js";
+import { Chunker, chunkFile, chunkFixed, DEFAULT_CHUNKER } from "../../src/repo/chunker.js";
 import { withTmpDir } from "../helpers/tmp.js";
 import { seededBytes } from "./helpers.js";
 
@@ -60,4 +60,20 @@ describe("chunker", () => {
     const other = new Chunker({ ...DEFAULT_CHUNKER, seed: "00ff" });
     expect(other.split(data).map(hex)).not.toEqual(c.split(data).map(hex));
   });
+
+  it("chunkFixed streams fixed-size chunks across read-buffer boundaries; the last is shorter", () =>
+    withTmpDir(async (dir) => {
+      const f = path.join(dir, "f");
+      const size = 64 * 1024;
+      for (const length of [0, 1, size, size + 1, 5 * size - 3, 40 * size + 100]) {
+        const bytes = data.subarray(0, length);
+        await writeFile(f, bytes);
+        const got: Buffer[] = [];
+        // A read buffer of 3.5 chunks: reads end inside a chunk, which must not split it.
+        for await (const ch of chunkFixed(f, size, Buffer.alloc(size * 3 + size / 2))) got.push(ch);
+        expect(got.length).toBe(Math.ceil(length / size));
+        for (const ch of got.slice(0, -1)) expect(ch.length).toBe(size);
+        expect(Buffer.concat(got).equals(bytes)).toBe(true);
+      }
+    }));
 });

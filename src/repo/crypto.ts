@@ -5,7 +5,7 @@
  * is nonce(12) || ciphertext || tag(16), with the object's key as associated data, so an object
  * moved or swapped to another name fails authentication too.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, scrypt } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hash, randomBytes, scrypt } from "node:crypto";
 import os from "node:os";
 
 export interface MasterKey {
@@ -121,4 +121,34 @@ export function unseal(key: Buffer, data: Uint8Array, aad: string): Buffer | und
 /** Keyed chunk id: equal content gives equal ids inside one repository, and reveals nothing outside. */
 export function keyedId(idKey: Buffer, digest: Buffer): string {
   return createHmac("sha256", idKey).update(digest).digest("hex");
+}
+
+/**
+ * keyedId for many digests: HMAC-SHA256 spelled out (RFC 2104) as two one-shot sha256 over
+ * buffers whose padded key half is made once, the digest written in place (as hex, straight from
+ * the stat cache). A no-change backup asks for one id per chunk of every file, ~5 500 on the
+ * bench: 27 ms of createHmac objects and hex-to-Buffer copies, ~10 ms this way. Tests hold it to
+ * createHmac.
+ */
+export class KeyedIds {
+  private readonly inner = Buffer.alloc(64 + 32);
+  private readonly outer = Buffer.alloc(64 + 32);
+
+  constructor(private readonly idKey: Buffer) {
+    if (idKey.length > 64) throw new RangeError("HMAC keys over 64 bytes are hashed first; ours are 32");
+    for (let i = 0; i < 64; i++) {
+      this.inner[i] = (idKey[i] ?? 0) ^ 0x36;
+      this.outer[i] = (idKey[i] ?? 0) ^ 0x5c;
+    }
+  }
+
+  of(digest: Buffer | string): string {
+    // Anything but 32 bytes (a damaged stat-cache row) takes the general path: an id nothing has.
+    if (typeof digest === "string" ? digest.length !== 64 || this.inner.write(digest, 64, "hex") !== 32 : digest.length !== 32) {
+      return keyedId(this.idKey, typeof digest === "string" ? Buffer.from(digest, "hex") : digest);
+    }
+    if (typeof digest !== "string") digest.copy(this.inner, 64);
+    hash("sha256", this.inner, "buffer").copy(this.outer, 64);
+    return hash("sha256", this.outer, "hex");
+  }
 }

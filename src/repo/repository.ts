@@ -10,8 +10,8 @@ import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
 import { ChunkDecoder, DecodeError } from "./decoder.js";
-import { pack, unpack } from "./compress.js";
-import { keyedId, newMasterKey, sealParts, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
+import { pack, unpack, unpackSync } from "./compress.js";
+import { KeyedIds, newMasterKey, sealParts, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
 import { blobAad, byteLength, packKey, PackWriter, type BlobLocation, type BlobRecord, type WrittenPack } from "./pack.js";
 import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.js";
 
@@ -23,6 +23,8 @@ const CORRUPT_HINT =
 
 export const FORMAT_VERSION = 2;
 const MAX_OBJECT = 64 * 1024 * 1024;
+/** Objects up to this size (encoded) are inflated on the calling thread; see decode. */
+const SYNC_UNPACK = 256 * 1024;
 /** Whole packs kept in memory for targets without ranged reads (rclone): restores read many chunks of a pack in a row. */
 const PACK_CACHE = 6;
 
@@ -115,9 +117,12 @@ export class Repository {
 
   /** Id of a chunk from the sha256 of its plaintext. */
   chunkId(digest: Buffer | string): string {
-    if (!this.key) return typeof digest === "string" ? digest : digest.toString("hex");
-    return keyedId(this.key.id, typeof digest === "string" ? Buffer.from(digest, "hex") : digest);
+    const key = this.key;
+    if (!key) return typeof digest === "string" ? digest : digest.toString("hex");
+    if (this.ids?.key !== key) this.ids = { key, ids: new KeyedIds(key.id) };
+    return this.ids.ids.of(digest);
   }
+  private ids: { key: MasterKey; ids: KeyedIds } | undefined;
 
   /** The index, read once and then kept up to date by our own writes. */
   loadIndex(): Promise<BlobIndex> {
@@ -442,7 +447,9 @@ export class Repository {
     }
     if (inner.length < 1) throw new IntegrityError(`object ${key} on ${this.target.where} is empty`);
     try {
-      return await unpack(inner, MAX_OBJECT);
+      // Small objects (manifests, indexes, locks) inflate here: a zlib stream on the pool costs
+      // more in its set-up and callbacks than the work (~10 ms of a no-change apply).
+      return inner.length <= SYNC_UNPACK ? unpackSync(inner, MAX_OBJECT) : await unpack(inner, MAX_OBJECT);
     } catch (err) {
       throw new IntegrityError(`object ${key} on ${this.target.where} cannot be decompressed: it is damaged`, { cause: err });
     }

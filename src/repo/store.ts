@@ -17,7 +17,7 @@ import { BufferPool } from "./buffer-pool.js";
 import { chunkFile, chunkFixed, SQLITE_CHUNK } from "./chunker.js";
 import { acquireLock } from "./locks.js";
 import { treeProblems } from "./paths.js";
-import type { Repository } from "./repository.js";
+import type { KnownChunks, Repository } from "./repository.js";
 import type { ChunkRef, ManifestEntry, SnapshotManifest, SnapshotSummary, StatCache, StatKey } from "./types.js";
 
 /**
@@ -92,6 +92,7 @@ class StoreRun {
   private readonly progress: StoreProgress;
   private lastProgress = 0;
   private readonly buf: Buffer;
+  private known: KnownChunks | undefined;
 
   constructor(
     private readonly repo: Repository,
@@ -104,7 +105,8 @@ class StoreRun {
   }
 
   async storeAll(): Promise<ManifestEntry[]> {
-    await this.repo.knownChunks();
+    // One view for the whole store: it asks the index and the packs being written as it goes.
+    this.known = await this.repo.knownChunks();
     const out: ManifestEntry[] = [];
     const cache = this.opts.statCache;
     cache?.prefetch?.(this.captured.instance, this.captured.entries.filter((e) => e.type === "file").map((e) => e.path));
@@ -149,7 +151,7 @@ class StoreRun {
     const cached = key && this.opts.statCache?.get(key);
     if (cached && cached.reduce((n, r) => n + r.size, 0) === e.size) {
       const ids = cached.map((r) => this.repo.chunkId(r.digest));
-      const known = await this.repo.knownChunks();
+      const known = this.known!;
       if (ids.every((id) => known.has(id))) {
         this.progress.bytesDone += e.size;
         return { size: e.size, mtimeMs: e.mtimeMs, chunks: ids };

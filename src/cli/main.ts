@@ -5,7 +5,7 @@
  * exit code. Errors are turned into messages and exit codes in one place: ./exit.ts.
  */
 import { setFlagsFromString } from "node:v8";
-import { Command } from "commander";
+import { Command } from "../vendor/commander.js";
 import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
 import { reportError } from "./exit.js";
 import { version } from "../version.js";

@@ -1,5 +1,5 @@
 /** backup.yaml parsed with source positions, so every problem can say file:line:col. */
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from "yaml";
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from "../vendor/yaml.js";
 import type { Segment } from "./names.js";
 
 export interface Position {

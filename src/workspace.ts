@@ -10,6 +10,20 @@ import { Catalog } from "./catalog/catalog.js";
 import { loadSpec } from "./spec/load.js";
 import { resolveSecret } from "./spec/secrets.js";
 import { openTarget } from "./targets/index.js";
+import { Repository } from "./repo/repository.js";
+
+/**
+ * Starts scrypt for the target's key file before the catalog opens (loading SQLite, ~20 ms) and
+ * the command's modules load: the key is a no-change apply's longest wait. The derived key stays
+ * in this process's memory (./repo/crypto.ts) for observe's own open, which reports any problem;
+ * here they are dropped. Reads nothing but the config and key files.
+ */
+function startUnlocking(target: Target, passphrase: string): void {
+  Repository.open(target, { passphrase, create: false, deferKey: true }).then(
+    (repo) => repo?.unlocked().catch(() => undefined),
+    () => undefined,
+  );
+}
 
 export interface Workspace {
   spec: Spec;
@@ -26,8 +40,6 @@ export async function openWorkspace(
 ): Promise<Workspace> {
   const { spec, warnings } = await loadSpec(configPath, { mode: opts.mode });
   const passphrase = spec.encryption ? resolveSecret(spec.encryption.passphrase) : undefined;
-  // `plan` must have no side effects at all, so read-only commands may use a throwaway catalog.
-  const catalog = opts.memoryCatalog ? await Catalog.memory() : await Catalog.open(path.dirname(spec.file));
   const targets = new Map<string, Target>();
   try {
     for (const [name, t] of Object.entries(spec.targets)) {
@@ -36,7 +48,15 @@ export async function openWorkspace(
     }
   } catch (err) {
     await Promise.allSettled([...targets.values()].map((t) => t.close()));
-    catalog.close();
+    throw err;
+  }
+  if (opts.mode === "apply" && passphrase !== undefined) for (const t of targets.values()) startUnlocking(t, passphrase);
+  let catalog: Catalog;
+  try {
+    // `plan` must have no side effects at all, so read-only commands may use a throwaway catalog.
+    catalog = opts.memoryCatalog ? await Catalog.memory() : await Catalog.open(path.dirname(spec.file));
+  } catch (err) {
+    await Promise.allSettled([...targets.values()].map((t) => t.close()));
     throw err;
   }
   return {

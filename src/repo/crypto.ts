@@ -148,7 +148,7 @@ export class KeyedIds {
       return keyedId(this.idKey, typeof digest === "string" ? Buffer.from(digest, "hex") : digest);
     }
     if (typeof digest !== "string") digest.copy(this.inner, 64);
-    hash("sha256", this.inner, "buffer").copy(this.outer, 64);
+    this.outer.set(hash("sha256", this.inner, "buffer"), 64);
     return hash("sha256", this.outer, "hex");
   }
 }

@@ -27,10 +27,6 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     for (const w of ws.warnings) ctx.stderr(formatProblem(w) + "\n");
     release = acquireApplyLock(ws.spec.dir);
     const now = ctx.now();
-    // The apply machinery (capture, store, prune, Docker) loads while observe waits on the
-    // targets and on scrypt, which runs on the thread pool: ~40 ms off every apply.
-    const running = import("../../apply/run.js");
-    running.catch(() => undefined);
     // Keys deferred: scrypt runs on the thread pool while the plan is made and the hot captures
     // start; nothing is stored before it has unlocked every repository (applyPlan's `keys`).
     const { observed, keys } = await observe(ws.spec, ws.targets, {
@@ -38,6 +34,11 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
       deferKeys: true,
       ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
     });
+    // The apply machinery (capture, store, prune, Docker) loads while scrypt runs on the thread
+    // pool. Not before observe: compiling it (~30 ms) then came between reading the spec and
+    // reading the key files, and delayed scrypt, a no-change apply's longest wait, by as much.
+    const running = import("../../apply/run.js");
+    running.catch(() => undefined);
 
     let plan: Plan;
     if (planFile) {

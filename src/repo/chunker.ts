@@ -183,15 +183,17 @@ export async function* chunkFile(
  * boundaries at fixed offsets dedup every untouched page. A content-defined 1 MiB chunk is
  * invalidated by any page in it: a 1% churn of the bench's 200 MiB webui.db (578 of 51 224
  * pages) touched 151 of its 201 chunks, so 150 MiB were cut, compressed and sealed again for 26
- * MiB written; in 64 KiB chunks it touches 185 of 3 202 (12 MiB). Smaller chunks compress worse
- * one by one (brotli q0 on that file: 27.8 MiB in 1 MiB chunks, 29.6 in 256 KiB, 35.0 in 64 KiB)
- * but each churn stores less: after ten bench churns the repositories held 531 MiB (64 KiB),
- * 542 (128 KiB), 567 (256 KiB); restic's 588. Churn apply time did not tell the three apart
- * (the store runs beside integrity_check). The price is 16x the chunk references in the manifest
- * (~200 KiB for 200 MiB). A writer's choice: readers only follow chunk lists, so older snapshots
+ * MiB written; in 256 KiB chunks it touches 159 of 801.
+ * Why 256 KiB and not smaller: the churn apply did not tell 64, 128 and 256 KiB apart (nine
+ * interleaved rounds; the store runs beside integrity_check, which is the longer), while every
+ * chunk costs in the full backup and the restore: at 64 KiB (3 202 chunks) each took ~0.5 s more
+ * CPU than with 1 MiB CDC, at 256 KiB ~0.15-0.3 s. Smaller chunks also compress worse one by one
+ * (brotli q0 on that file: 27.8 MiB in 1 MiB chunks, 29.6 in 256 KiB, 35.0 in 64 KiB) but each
+ * churn stores less: after ten bench churns the repositories held 531 MiB (64 KiB), 542 (128),
+ * 567 (256); restic's 588. A writer's choice: readers only follow chunk lists, so older snapshots
  * stay readable and the first snapshot after a change stores the database once more.
  */
-export const SQLITE_CHUNK = 64 * 1024;
+export const SQLITE_CHUNK = 256 * 1024;
 
 /** Streams `file` in chunks of `size` bytes (the last shorter); memory and reads as chunkFile. */
 export async function* chunkFixed(file: string, size: number, buf: Buffer, take: (length: number) => Buffer = Buffer.allocUnsafe): AsyncGenerator<Buffer> {

@@ -7,6 +7,7 @@ import { UserError } from "../../src/errors.js";
 import { Repository } from "../../src/repo/repository.js";
 import { restoreSnapshots } from "../../src/repo/restore.js";
 import { storeSnapshot } from "../../src/repo/store.js";
+import { SQLITE_CHUNK } from "../../src/repo/chunker.js";
 import { withTmpDir } from "../helpers/tmp.js";
 import { captureDir, MemoryStatCache, openRepo, seededBytes } from "./helpers.js";
 
@@ -113,23 +114,23 @@ describe("storeSnapshot", () => {
       expect(target.bytesPut / s1.stats.bytesWritten).toBeLessThan(0.15);
     }));
 
-  it("chunks a SQLite database in fixed, page-aligned 64 KiB chunks: scattered page writes store only their chunks", () =>
+  it("chunks a SQLite database in fixed, aligned chunks: scattered page writes store only their chunks", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
       await mkdir(data);
-      const db = seededBytes(8 * MiB + 4096 * 3, "db");
+      const db = seededBytes(40 * SQLITE_CHUNK + 4096 * 3, "db");
       await writeFile(path.join(data, "webui.db"), db);
       const { repo, target } = await openRepo(path.join(dir, "repo"));
       const s1 = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db", sqlite: () => true }));
       const m1 = await repo.readSnapshot(s1.id);
-      expect(m1.entries[0]!.chunks).toHaveLength(129); // 128 whole, and the last 12 KiB
+      expect(m1.entries[0]!.chunks).toHaveLength(41); // 40 whole, and the last 12 KiB
       target.reset();
       // Ten pages rewritten in place, far apart: a content-defined 1 MiB chunker would store ~10 MiB.
-      for (let i = 0; i < 10; i++) seededBytes(4096, `page${i}`).copy(db, (i * 13 + 1) * 64 * 1024 + 4096 * (i % 16));
+      for (let i = 0; i < 10; i++) seededBytes(4096, `page${i}`).copy(db, (i * 4 + 1) * SQLITE_CHUNK + 4096 * (i % 16));
       await writeFile(path.join(data, "webui.db"), db);
       const s2 = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db", sqlite: () => true }));
       expect(s2.stats.chunksNew).toBe(10);
-      expect(target.bytesPut).toBeLessThan(10 * 64 * 1024 + 64 * 1024);
+      expect(target.bytesPut).toBeLessThan(11 * SQLITE_CHUNK);
       const m2 = await repo.readSnapshot(s2.id);
       expect(m2.entries[0]!.chunks!.filter((id) => !m1.entries[0]!.chunks!.includes(id))).toHaveLength(10);
       await restoreSnapshots(repo, [m2], path.join(dir, "out"));

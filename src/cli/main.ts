@@ -4,19 +4,14 @@
  * when invoked (so `backplan --help` never loads ink, the AWS SDK or SQLite), and returns an
  * exit code. Errors are turned into messages and exit codes in one place: ./exit.ts.
  */
-import { setFlagsFromString } from "node:v8";
 import { Command } from "../vendor/commander.js";
 import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
 import { reportError } from "./exit.js";
+import { tuneHeapGrowth } from "./heap.js";
 import { version } from "../version.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-// V8 lets the heap grow up to ~4x what is live between full collections. A backup of 100 000
-// small files has ~120 MiB live and peaked at 455 MiB RSS; growing by at most 1.5x it peaks at
-// ~320-360 MiB, for more time there (5.4-6.4 s against 4.7-4.8 s without, where RSS reached
-// 365-406 MiB). A backup of large files collects ~55 times per GiB with or without it, started
-// by the external memory of chunk buffers. Never a limit.
-setFlagsFromString("--heap-growing-percent=50");
+tuneHeapGrowth();
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Runner = (ctx: CommandContext, ...args: any[]) => Promise<number>;

@@ -24,12 +24,12 @@ describe("BufferPool", () => {
     expect(() => pool.give(Buffer.alloc(100_000))).toThrow(/not a buffer this pool lent/);
   });
 
-  it("keeps at most 24 MiB of free buffers", () => {
+  it("keeps at most 12 MiB of free buffers", () => {
     const pool = new BufferPool();
     const lent = Array.from({ length: 10 }, () => pool.take(4 * 1024 * 1024));
     for (const b of lent) pool.give(b);
     const again = Array.from({ length: 10 }, () => pool.take(4 * 1024 * 1024).buffer);
     const reused = again.filter((ab) => lent.some((b) => b.buffer === ab)).length;
-    expect(reused).toBe(6);
+    expect(reused).toBe(3);
   });
 });

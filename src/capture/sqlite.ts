@@ -11,8 +11,8 @@
  * (./sqlite-copy.ts). What a staged file holds is trusted only through the record a capture
  * leaves once its copy passed integrity_check and is on disk; that record is forgotten before
  * the file is touched: a failed capture removes the file, and one killed midway leaves a file no
- * record vouches for (the next capture compares against it and writes what differs). With `reuse`, an unchanged database is
- * not copied at all (the rule is in ./sqlite-reuse.ts).
+ * record vouches for (the next capture compares against it and writes what differs). With
+ * `reuse`, an unchanged database is not copied at all (the rule is in ./sqlite-reuse.ts).
  */
 import { constants } from "node:fs";
 import { lstat, open, rm, utimes } from "node:fs/promises";
@@ -129,8 +129,9 @@ function stagedEntry(relPath: string, stagedFile: string, live: LiveDatabase, st
 }
 
 /**
- * The consistent copy of `live` into `dest` (made ready by prepareStaged); see the header comment. Resolves once the
- * copy is written (a failure before that rejects); `checked` is its integrity_check verdict.
+ * The consistent copy of `live` into `dest` (made ready by prepareStaged); see the header
+ * comment. Resolves once the copy is written (a failure before that rejects); `checked` is its
+ * integrity_check verdict.
  */
 async function makeCopy(dest: string, live: LiveDatabase, opts: SqliteCaptureOptions, stats: SqliteCaptureStats): Promise<{ checked: Promise<void> }> {
   const req = { livePath: live.path, dest, busyTimeoutMs: opts.busyTimeoutMs ?? 15_000 };

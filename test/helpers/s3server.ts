@@ -10,6 +10,7 @@
  * and commit object and metadata together, one writer per key at a time.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -78,7 +79,7 @@ export interface S3Server {
 
 export async function startS3Server(buckets: string[] = ["test"]): Promise<S3Server> {
   const { dir, cleanup } = await tmpDir("backplan-s3rver-");
-  const port = await freePort();
+  const port = await serverPort();
   const patch = path.join(dir, "..", `${path.basename(dir)}-atomic-put.cjs`);
   await writeFile(patch, ATOMIC_PUT_PATCH);
   let child: ChildProcess | undefined;
@@ -140,6 +141,35 @@ export async function startS3Server(buckets: string[] = ["test"]): Promise<S3Ser
       await rm(patch, { force: true });
     },
   };
+}
+
+/**
+ * A free port below the kernel's ephemeral range, for a server that is killed and restarted on
+ * the same port. Test files run in parallel, each asking the kernel for free ports (listen on 0):
+ * an ephemeral port freed by a kill could go to another file's server, and the "dead" server
+ * would answer with that one's NoSuchBucket. The likely cause of one failure under load: a dead
+ * S3 server behind rclone reported as a permanent error. listen(0) never picks from down here.
+ */
+async function serverPort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual default
+  }
+  for (let i = 0; i < 100; i++) {
+    const port = 10_000 + Math.floor(Math.random() * Math.max(1, low - 10_000));
+    if (await canListen(port)) return port;
+  }
+  return freePort();
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
 }
 
 export function freePort(): Promise<number> {

@@ -123,7 +123,8 @@ describe("RcloneTarget", () => {
     try {
       const err = await t.list("").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TargetError);
-      expect(err).toMatchObject({ transient: true });
+      // The message too, so that a failure says which of rclone's wordings was not recognised.
+      expect({ transient: (err as TargetError).transient, message: (err as TargetError).message }).toMatchObject({ transient: true });
       expect((err as TargetError).message).toMatch(/^cannot list \(all\)|^cannot list  ?on rclone remote s3:rclone-bucket\/down-/);
     } finally {
       await server.restart();

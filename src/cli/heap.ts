@@ -15,6 +15,8 @@
  * 4.7-5.0 s, 5.5-5.8 s user CPU with 1.5x throughout; 26-28, 3.8-4.3 s, 4.3-4.8 s with 24 MiB.
  * More room collects less often still (40 MiB: ~11) but peaked at 245-266 MiB RSS, over the
  * 250 MiB goal: buffers that died in the old generation wait for the next full collection.
+ * Never a limit on the heap's size, only on when it is collected. The flag is the process's, so
+ * worker threads (small heaps) get the same room.
  */
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapStatistics, setFlagsFromString } from "node:v8";

@@ -13,16 +13,15 @@ import { openTarget } from "./targets/index.js";
 import { Repository } from "./repo/repository.js";
 
 /**
- * Starts scrypt for the target's key file before the catalog opens (loading SQLite, ~20 ms) and
- * the command's modules load: the key is a no-change apply's longest wait. The derived key stays
- * in this process's memory (./repo/crypto.ts) for observe's own open, which reports any problem;
- * here they are dropped. Reads nothing but the config and key files.
+ * Opens the target's repository, scrypt started, before the catalog opens (loading SQLite,
+ * ~20 ms) and the command's modules load: the key is a no-change apply's longest wait. observe
+ * takes the opened repository over (`Workspace.opening`), so the config and key files are read
+ * once; it also reports whatever went wrong.
  */
-function startUnlocking(target: Target, passphrase: string): void {
-  Repository.open(target, { passphrase, create: false, deferKey: true }).then(
-    (repo) => repo?.unlocked().catch(() => undefined),
-    () => undefined,
-  );
+function openEarly(target: Target, passphrase: string): Promise<Repository | undefined> {
+  const opening = Repository.open(target, { passphrase, create: false, deferKey: true });
+  opening.catch(() => undefined); // observe awaits it
+  return opening;
 }
 
 export interface Workspace {
@@ -31,6 +30,8 @@ export interface Workspace {
   catalog: Catalog;
   targets: Map<string, Target>;
   passphrase?: string;
+  /** apply: each encrypted target's repository, being opened since the spec was read (openEarly). */
+  opening?: Map<string, Promise<Repository | undefined>>;
   close(): Promise<void>;
 }
 
@@ -50,7 +51,7 @@ export async function openWorkspace(
     await Promise.allSettled([...targets.values()].map((t) => t.close()));
     throw err;
   }
-  if (opts.mode === "apply" && passphrase !== undefined) for (const t of targets.values()) startUnlocking(t, passphrase);
+  const opening = opts.mode === "apply" && passphrase !== undefined ? new Map([...targets].map(([name, t]) => [name, openEarly(t, passphrase)])) : undefined;
   let catalog: Catalog;
   try {
     // `plan` must have no side effects at all, so read-only commands may use a throwaway catalog.
@@ -65,6 +66,7 @@ export async function openWorkspace(
     catalog,
     targets,
     ...(passphrase !== undefined ? { passphrase } : {}),
+    ...(opening ? { opening } : {}),
     async close() {
       await Promise.allSettled([...targets.values()].map((t) => t.close()));
       catalog.close();

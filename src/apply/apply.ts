@@ -36,6 +36,8 @@ export interface ApplyDeps {
    * before it settles, anything that stores, stops a service, prunes or verifies after.
    */
   keys?: Promise<void>;
+  /** Repositories observe opened, by target name: used as they are, not opened again. */
+  repos?: Map<string, Repository>;
 }
 
 export interface ApplyResult {
@@ -92,12 +94,14 @@ const isSnapshot = (a: Action): a is SnapshotAction => a.type === "snapshot";
 const isPrune = (a: Action): a is PruneAction => a.type === "prune";
 const isVerify = (a: Action): a is VerifyAction => a.type === "verify";
 
-/** Opens each target's repository once per apply, creating it on first write. */
+/** Each target's repository, opened once per apply (or observe's), created on first write. */
 class RepoCache {
   private readonly open = new Map<string, Promise<Repository>>();
   constructor(private readonly deps: ApplyDeps) {}
   get(targetName: string): Promise<Repository> {
     let p = this.open.get(targetName);
+    const opened = this.deps.repos?.get(targetName);
+    if (!p && opened) this.open.set(targetName, (p = Promise.resolve(opened)));
     if (!p) {
       const target = this.deps.targets.get(targetName);
       if (!target) throw new BugError(`plan names target "${targetName}" that is not open`);

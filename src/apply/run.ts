@@ -10,11 +10,12 @@ import { applyPlan, type ApplyResult } from "./apply.js";
 import { readRedactedSpec } from "../spec/diff.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { NotifyEvent } from "../notify/notify.js";
+import type { Repository } from "../repo/repository.js";
 
 export async function executePlan(
   ws: Workspace,
   plan: Plan,
-  opts: { now: Date; emit: Emit; warn: (s: string) => void; keys?: Promise<void> },
+  opts: { now: Date; emit: Emit; warn: (s: string) => void; keys?: Promise<void>; repos?: Map<string, Repository> },
 ): Promise<ApplyResult> {
   const runId = ws.catalog.startRun("apply", new Date());
   let result: ApplyResult | undefined;
@@ -27,6 +28,7 @@ export async function executePlan(
       emit: opts.emit,
       ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
+      ...(opts.repos ? { repos: opts.repos } : {}),
     });
   } finally {
     const status = !result ? "failed" : result.failed.length === 0 ? "ok" : result.done.length > 0 ? "partial" : "failed";

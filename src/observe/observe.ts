@@ -28,7 +28,14 @@ export interface ObserveResult {
 export async function observe(
   spec: Spec,
   targets: Map<string, Target>,
-  opts: { catalog: Catalog; passphrase?: string; only?: Set<string>; deferKeys?: boolean },
+  opts: {
+    catalog: Catalog;
+    passphrase?: string;
+    only?: Set<string>;
+    deferKeys?: boolean;
+    /** Repositories already being opened (the workspace's `opening`): not opened again. */
+    opening?: Map<string, Promise<Repository | undefined>>;
+  },
 ): Promise<ObserveResult> {
   const observed: Observed = { targets: {}, lastCaptureBytes: opts.catalog.captureBytes() };
   const repos = new Map<string, Repository>();
@@ -64,14 +71,17 @@ export async function observe(
 async function observeTarget(
   name: string,
   target: Target,
-  opts: { catalog: Catalog; passphrase?: string; deferKeys?: boolean },
+  opts: { catalog: Catalog; passphrase?: string; deferKeys?: boolean; opening?: Map<string, Promise<Repository | undefined>> },
 ): Promise<{ observedTarget: ObservedTarget; repo?: Repository; list: SnapshotSummary[] }> {
   // A missing bucket looks like an empty one to a listing: ask the target first, so the plan says
   // "bucket does not exist" instead of planning copies that can only fail.
   if (hasAccessCheck(target)) await target.checkAccess();
   // Deferred, scrypt runs while the listing (and the caller's captures) go on; a manifest or
   // verification record not in the catalog waits for the key.
-  const repo = await Repository.open(target, { passphrase: opts.passphrase, create: false, deferKey: opts.deferKeys === true });
+  const early = opts.opening?.get(name);
+  const repo = await (early ?? Repository.open(target, { passphrase: opts.passphrase, create: false, deferKey: opts.deferKeys === true }));
+  // An early open always defers the key: without deferKeys, wait for it here, as open would.
+  if (early && repo && !opts.deferKeys) await repo.unlocked();
   if (!repo) return { observedTarget: { name, reachable: true, snapshots: [] }, list: [] };
 
   const ids = await repo.listSnapshotIds();

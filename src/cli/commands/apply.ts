@@ -29,10 +29,11 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     const now = ctx.now();
     // Keys deferred: scrypt runs on the thread pool while the plan is made and the hot captures
     // start; nothing is stored before it has unlocked every repository (applyPlan's `keys`).
-    const { observed, keys } = await observe(ws.spec, ws.targets, {
+    const { observed, keys, repos } = await observe(ws.spec, ws.targets, {
       catalog: ws.catalog,
       deferKeys: true,
       ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
+      ...(ws.opening ? { opening: ws.opening } : {}),
     });
     // The apply machinery (capture, store, prune, Docker) loads while scrypt runs on the thread
     // pool. Not before observe: compiling it (~30 ms) then came between reading the spec and
@@ -82,7 +83,7 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
 
     let result: ApplyResult;
     try {
-      result = await executePlan(ws, plan, { now, emit: (e) => listeners.forEach((l) => l(e)), warn: ctx.stderr, keys });
+      result = await executePlan(ws, plan, { now, emit: (e) => listeners.forEach((l) => l(e)), warn: ctx.stderr, keys, repos });
     } finally {
       stopView();
     }

@@ -53,10 +53,14 @@ export async function run(ctx: CommandContext, opts: { interval?: string }): Pro
       try {
         release = acquireApplyLock(ws.spec.dir);
         const now = ctx.now();
-        const { observed } = await observe(ws.spec, ws.targets, { catalog: ws.catalog, ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}) });
+        const { observed, repos } = await observe(ws.spec, ws.targets, {
+          catalog: ws.catalog,
+          ...(ws.passphrase !== undefined ? { passphrase: ws.passphrase } : {}),
+          ...(ws.opening ? { opening: ws.opening } : {}),
+        });
         const plan = makePlan(ws.spec, observed, now);
         if (plan.actions.length === 0) ctx.stderr("nothing is due\n");
-        else await executePlan(ws, plan, { now, emit: lineListener(ctx.stderr), warn: ctx.stderr });
+        else await executePlan(ws, plan, { now, emit: lineListener(ctx.stderr), warn: ctx.stderr, repos });
       } finally {
         release?.();
         await ws.close();

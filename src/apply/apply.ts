@@ -14,6 +14,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import type { Emit } from "./events.js";
 import { Repository } from "../repo/repository.js";
 import { storeSnapshot } from "../repo/store.js";
+import { acquireLock, type HeldLock } from "../repo/locks.js";
 import { forgetSnapshots, gc } from "../repo/prune.js";
 import { verifySnapshot } from "../repo/verify.js";
 import { captureComponent } from "../capture/index.js";
@@ -56,7 +57,12 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyResul
 
   try {
     await tidyStaging(deps);
-    await runSnapshots(plan.actions.filter(isSnapshot), deps, repos, result);
+    try {
+      await runSnapshots(plan.actions.filter(isSnapshot), deps, repos, result);
+    } finally {
+      // Before the prunes: gc takes an exclusive lock, which our own shared one would block.
+      await repos.releaseBackupLocks();
+    }
     await deps.keys;
     await runPrunes(plan.actions.filter(isPrune), deps, repos, result);
     await runVerifies(plan.actions.filter(isVerify), deps, repos, result);
@@ -97,6 +103,7 @@ const isVerify = (a: Action): a is VerifyAction => a.type === "verify";
 /** Each target's repository, opened once per apply (or observe's), created on first write. */
 class RepoCache {
   private readonly open = new Map<string, Promise<Repository>>();
+  private readonly backupLocks = new Map<string, Promise<HeldLock>>();
   constructor(private readonly deps: ApplyDeps) {}
   get(targetName: string): Promise<Repository> {
     let p = this.open.get(targetName);
@@ -112,6 +119,29 @@ class RepoCache {
       this.open.set(targetName, p);
     }
     return p;
+  }
+
+  /**
+   * One shared lock per target for all of this apply's snapshots, as restic holds one per
+   * backup: with a lock per store, the index was forgotten when each store released its lock
+   * and read again by the next (three reads of every index object for one instance's three
+   * components), besides two more lock writes and listings per store.
+   */
+  backupLock(targetName: string, repo: Repository): Promise<HeldLock> {
+    let p = this.backupLocks.get(targetName);
+    if (!p) {
+      p = acquireLock(repo, { exclusive: false, purpose: "backup (apply)" });
+      p.catch(() => undefined); // each store awaits it, and fails with its error
+      this.backupLocks.set(targetName, p);
+    }
+    return p;
+  }
+
+  async releaseBackupLocks(): Promise<void> {
+    const held = [...this.backupLocks.values()];
+    this.backupLocks.clear();
+    // A release that fails leaves a lock that expires (LOCK_TTL_MS) or is seen as a dead process's.
+    await Promise.allSettled(held.map(async (p) => (await p).release()));
   }
 }
 
@@ -259,7 +289,9 @@ async function storeCaptured(captured: Captured | undefined, actions: SnapshotAc
       const t1 = Date.now();
       try {
         const repo = await repos.get(action.target);
+        const lock = await repos.backupLock(action.target, repo);
         const summary = await storeSnapshot(repo, capture, {
+          lock,
           statCache: deps.catalog,
           time: deps.now,
           onWarning: (message) => deps.emit({ type: "warning", instance: capture.instance, component: capture.component, target: action.target, message }),

@@ -15,7 +15,7 @@ import { RACY_MS, type CaptureEntry, type CapturedComponent } from "../capture/t
 import { toolVersion } from "../version.js";
 import { BufferPool } from "./buffer-pool.js";
 import { chunkFile, chunkFixed, SQLITE_CHUNK } from "./chunker.js";
-import { acquireLock } from "./locks.js";
+import { acquireLock, type HeldLock } from "./locks.js";
 import { treeProblems } from "./paths.js";
 import type { KnownChunks, Repository } from "./repository.js";
 import type { ChunkRef, ManifestEntry, SnapshotManifest, SnapshotSummary, StatCache, StatKey } from "./types.js";
@@ -48,6 +48,12 @@ export interface StoreOptions {
   /** Snapshot time (the capture's start by default). */
   time?: Date;
   host?: string;
+  /**
+   * A shared lock the caller holds for several stores to this repository (apply holds one per
+   * target): the index read under it stays valid between them instead of being read again per
+   * store. Checked before the manifest like our own; the caller releases it.
+   */
+  lock?: HeldLock;
 }
 
 export async function storeSnapshot(repo: Repository, captured: CapturedComponent, opts: StoreOptions = {}): Promise<SnapshotSummary> {
@@ -55,7 +61,7 @@ export async function storeSnapshot(repo: Repository, captured: CapturedComponen
   const problems = treeProblems(captured.entries);
   if (problems.length > 0) throw new BugError(`capture of ${captured.instance}/${captured.component} has unsafe entries: ${problems.slice(0, 3).join("; ")}`);
 
-  const lock = await acquireLock(repo, { exclusive: false, purpose: `backup ${captured.instance}/${captured.component}` });
+  const lock = opts.lock ?? (await acquireLock(repo, { exclusive: false, purpose: `backup ${captured.instance}/${captured.component}` }));
   try {
     const run = new StoreRun(repo, captured, opts);
     const entries = await run.storeAll();
@@ -80,7 +86,7 @@ export async function storeSnapshot(repo: Repository, captured: CapturedComponen
   } finally {
     // A failed store may still have packs on their way: no writes after the lock is gone.
     await repo.settleWrites();
-    await lock.release();
+    if (!opts.lock) await lock.release();
   }
 }
 

@@ -2,6 +2,7 @@
  * An apply reads each repository's config and key file once: the workspace starts opening it
  * (for scrypt's head start), observe takes that over, and the stores use observe's repository.
  * Each extra open is three requests to a remote target, on the path to the first store.
+ * Its snapshots share one lock per target, so the index is read once, not once per store.
  */
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { openWorkspace } from "../../src/workspace.js";
@@ -49,5 +50,25 @@ it("reads each repository's config and key file once per apply", async () => {
     expect(keys.filter((k) => k.startsWith("keys/"))).toHaveLength(targets);
   } finally {
     get.mockRestore();
+  }
+});
+
+it("takes one lock per target for all its snapshots, and reads each index object once", async () => {
+  const get = vi.spyOn(LocalTarget.prototype, "get");
+  const put = vi.spyOn(LocalTarget.prototype, "put");
+  try {
+    await applyAt(new Date("2026-11-24T02:00:00Z"));
+    const calls = put.mock.calls.map(([key], i) => ({ key, target: put.mock.contexts[i] }));
+    const stored = calls.filter((c) => c.key.startsWith("snapshots/"));
+    const targets = new Set(stored.map((c) => c.target)).size;
+    expect(stored.length).toBeGreaterThan(targets); // several stores per target, or the test shows nothing
+    const lockIds = new Set(calls.filter((c) => c.key.startsWith("locks/")).map((c) => c.key));
+    expect(lockIds.size).toBe(targets);
+    const indexGets = get.mock.calls.map(([key]) => key).filter((k) => k.startsWith("index/"));
+    expect(indexGets.length).toBeGreaterThan(0);
+    expect(indexGets).toHaveLength(new Set(indexGets).size);
+  } finally {
+    get.mockRestore();
+    put.mockRestore();
   }
 });

@@ -18,11 +18,24 @@ import { Repository } from "./repo/repository.js";
  * takes the opened repository over (`Workspace.opening`), so the config and key files are read
  * once; it also reports whatever went wrong.
  */
-function openEarly(target: Target, passphrase: string): Promise<Repository | undefined> {
-  const opening = Repository.open(target, { passphrase, create: false, deferKey: true });
+function openEarly(target: Target, passphrase: string): { opening: Promise<Repository | undefined>; deriving: Promise<unknown> } {
+  let started = () => {};
+  const deriving = new Promise<void>((resolve) => (started = resolve));
+  const opening = Repository.open(target, { passphrase, create: false, deferKey: true, onKeyDerivation: started });
   opening.catch(() => undefined); // observe awaits it
-  return opening;
+  // Open returns before the key files are read (deferKey); when no derivation comes (no
+  // repository yet, no key file, an error), unlocked() settles without it.
+  const settled = opening.then((repo) => repo?.unlocked()).catch(() => undefined);
+  return { opening, deriving: Promise.race([deriving, settled]) };
 }
+
+/**
+ * How long the catalog's opening waits for scrypt to start. Reading the config and the key file
+ * takes a local target ~1 ms, but each of its steps waits for the thread to be free: opened
+ * beside the catalog (SQLite's load and schema, ~20 ms of this thread), scrypt started 30-40 ms
+ * late. A remote target's round trips are not waited for beyond this.
+ */
+const KEY_HEAD_START_MS = 25;
 
 export interface Workspace {
   spec: Spec;
@@ -37,7 +50,7 @@ export interface Workspace {
 
 export async function openWorkspace(
   configPath: string,
-  opts: { mode: "validate" | "apply"; only?: Set<string>; memoryCatalog?: boolean },
+  opts: { mode: "validate" | "apply"; only?: Set<string>; memoryCatalog?: boolean; keyHeadStartMs?: number },
 ): Promise<Workspace> {
   const { spec, warnings } = await loadSpec(configPath, { mode: opts.mode });
   const passphrase = spec.encryption ? resolveSecret(spec.encryption.passphrase) : undefined;
@@ -51,7 +64,14 @@ export async function openWorkspace(
     await Promise.allSettled([...targets.values()].map((t) => t.close()));
     throw err;
   }
-  const opening = opts.mode === "apply" && passphrase !== undefined ? new Map([...targets].map(([name, t]) => [name, openEarly(t, passphrase)])) : undefined;
+  const early = opts.mode === "apply" && passphrase !== undefined ? [...targets].map(([name, t]) => [name, openEarly(t, passphrase)] as const) : undefined;
+  const opening = early && new Map(early.map(([name, e]) => [name, e.opening]));
+  if (early) {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.keyHeadStartMs ?? KEY_HEAD_START_MS)));
+    await Promise.race([Promise.all(early.map(([, e]) => e.deriving)), waited]);
+    clearTimeout(timer);
+  }
   let catalog: Catalog;
   try {
     // `plan` must have no side effects at all, so read-only commands may use a throwaway catalog.

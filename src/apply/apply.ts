@@ -13,7 +13,7 @@ import type { Target } from "../targets/target.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { Emit } from "./events.js";
 import { Repository } from "../repo/repository.js";
-import { storeSnapshot } from "../repo/store.js";
+import { prepareStore, storeSnapshot, type PreparedStore } from "../repo/store.js";
 import { acquireLock, type HeldLock } from "../repo/locks.js";
 import { forgetSnapshots, gc } from "../repo/prune.js";
 import { verifySnapshot } from "../repo/verify.js";
@@ -229,6 +229,8 @@ async function instanceRoot(instance: Instance): Promise<string> {
 
 interface Captured {
   capture: CapturedComponent;
+  /** Found as soon as it is captured, while the keys may still be unlocking (prepareStore). */
+  prepared: PreparedStore;
   /** Removes the capture's temporary files (never the persistent staging area). */
   done(): Promise<void>;
 }
@@ -270,19 +272,25 @@ async function captureFor(
   deps.emit({ type: "capture-done", instance: instance.name, component: componentName, files, bytes, ms: Date.now() - t0 });
   for (const message of capture.warnings) deps.emit({ type: "warning", instance: instance.name, component: componentName, message });
   deps.catalog.rememberCaptureBytes(`${instance.name}/${componentName}`, bytes);
-  return {
-    capture,
-    done: async () => {
-      await capture.cleanup();
-      await dropTemp();
-    },
+  const done = async () => {
+    await capture.cleanup();
+    await dropTemp();
   };
+  let prepared: PreparedStore;
+  try {
+    prepared = prepareStore(capture, deps.catalog);
+  } catch (err) {
+    for (const a of actions) fail(result, deps.emit, a, err);
+    await done();
+    return undefined;
+  }
+  return { capture, prepared, done };
 }
 
 /** Stores a captured component to every target due; the targets (a NAS and two clouds) are independent, so all at once. */
 async function storeCaptured(captured: Captured | undefined, actions: SnapshotAction[], deps: ApplyDeps, repos: RepoCache, result: ApplyResult): Promise<void> {
   if (!captured) return;
-  const { capture } = captured;
+  const { capture, prepared } = captured;
   try {
     await Promise.all(actions.map(async (action) => {
       deps.emit({ type: "action-start", action });
@@ -292,6 +300,7 @@ async function storeCaptured(captured: Captured | undefined, actions: SnapshotAc
         const lock = await repos.backupLock(action.target, repo);
         const summary = await storeSnapshot(repo, capture, {
           lock,
+          prepared,
           statCache: deps.catalog,
           time: deps.now,
           onWarning: (message) => deps.emit({ type: "warning", instance: capture.instance, component: capture.component, target: action.target, message }),

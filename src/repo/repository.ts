@@ -37,6 +37,8 @@ export interface OpenOptions {
    * writes an object waits for it. `unlocked()` rejects as open would (e.g. a wrong passphrase).
    */
   deferKey?: boolean;
+  /** Called when the key derivation starts (scrypt, on the thread pool), or never when there is none. */
+  onKeyDerivation?: () => void;
 }
 
 /** What a backup asks before writing a chunk: is it on the target, or on its way there? */
@@ -84,6 +86,9 @@ export class Repository {
   static async open(target: Target, opts: OpenOptions & { create: true }): Promise<Repository>;
   static async open(target: Target, opts: OpenOptions): Promise<Repository | undefined>;
   static async open(target: Target, opts: OpenOptions): Promise<Repository | undefined> {
+    // The key listing beside the config, not after it: one round trip fewer before scrypt.
+    const keyFiles = opts.passphrase !== undefined ? target.list("keys/") : undefined;
+    keyFiles?.catch(() => undefined); // awaited below, or of no use (no config)
     const config = await readConfig(target);
     if (!config) {
       if (!opts.create) {
@@ -105,7 +110,7 @@ export class Repository {
         hint: 'add `encryption: { passphrase: "${env:BACKPLAN_PASSPHRASE}" }` to the spec and set that variable',
       });
     }
-    const unlocking = unlockKey(target, opts.passphrase, config.id);
+    const unlocking = unlockKey(target, opts.passphrase, config.id, keyFiles!, opts.onKeyDerivation);
     if (!opts.deferKey) return new Repository(target, config, await unlocking);
     const repo = new Repository(target, config, undefined);
     repo.unlocking = unlocking.then((key) => void (repo.masterKey = key));
@@ -528,8 +533,14 @@ async function create(target: Target, passphrase: string | undefined): Promise<R
   return Repository.open(target, { passphrase, create: false }) as Promise<Repository>;
 }
 
-async function unlockKey(target: Target, passphrase: string, repoId: string): Promise<MasterKey> {
-  const keys = await target.list("keys/");
+async function unlockKey(
+  target: Target,
+  passphrase: string,
+  repoId: string,
+  listing: Promise<{ key: string }[]>,
+  onKeyDerivation?: () => void,
+): Promise<MasterKey> {
+  const keys = await listing;
   for (const k of keys) {
     let file: KeyFile;
     try {
@@ -537,7 +548,9 @@ async function unlockKey(target: Target, passphrase: string, repoId: string): Pr
     } catch {
       continue;
     }
-    const master = await unwrapMasterKey(file, passphrase, repoId);
+    const unwrapping = unwrapMasterKey(file, passphrase, repoId);
+    onKeyDerivation?.();
+    const master = await unwrapping;
     if (master) return master;
   }
   if (keys.length === 0) {

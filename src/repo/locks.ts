@@ -114,8 +114,12 @@ export async function acquireLock(repo: Repository, opts: { exclusive: boolean; 
           hint: "another run treated it as stale (a long pause?); run again — nothing partial was recorded",
         });
       }
-      info = stamp();
-      await repo.putJson(key, info);
+      // Renewed only when a refresh is due: rewriting it before every manifest cost each store
+      // a sealed write and an fsync, and the lock still has over LOCK_TTL_MS - REFRESH_MS left.
+      if (Date.parse(info.expires) - Date.now() < ttl - Math.min(REFRESH_MS, ttl / 3)) {
+        info = stamp();
+        await repo.putJson(key, info);
+      }
     },
     async release() {
       if (released) return;

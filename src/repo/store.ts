@@ -179,9 +179,10 @@ class StoreRun {
           if (e.sqlite) entry.sqlite = true;
           out.push(entry);
           this.progress.filesDone++;
-          this.report(true);
+          this.report(false); // throttled: per file, a no-change store of 2 500 files spent 5 ms here
         }
       }
+      this.report(true);
     } finally {
       await Promise.allSettled(this.inflight);
     }

@@ -53,7 +53,7 @@ it("reads each repository's config and key file once per apply", async () => {
   }
 });
 
-it("takes one lock per target for all its snapshots, and reads each index object once", async () => {
+it("takes one lock per target for all its snapshots, writes it once, and reads each index object once", async () => {
   const get = vi.spyOn(LocalTarget.prototype, "get");
   const put = vi.spyOn(LocalTarget.prototype, "put");
   try {
@@ -62,8 +62,9 @@ it("takes one lock per target for all its snapshots, and reads each index object
     const stored = calls.filter((c) => c.key.startsWith("snapshots/"));
     const targets = new Set(stored.map((c) => c.target)).size;
     expect(stored.length).toBeGreaterThan(targets); // several stores per target, or the test shows nothing
-    const lockIds = new Set(calls.filter((c) => c.key.startsWith("locks/")).map((c) => c.key));
-    expect(lockIds.size).toBe(targets);
+    const lockPuts = calls.filter((c) => c.key.startsWith("locks/")).map((c) => c.key);
+    expect(new Set(lockPuts).size).toBe(targets);
+    expect(lockPuts).toHaveLength(targets); // written once: a fresh lock is not renewed before each manifest
     const indexGets = get.mock.calls.map(([key]) => key).filter((k) => k.startsWith("index/"));
     expect(indexGets.length).toBeGreaterThan(0);
     expect(indexGets).toHaveLength(new Set(indexGets).size);

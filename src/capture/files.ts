@@ -9,12 +9,13 @@
  * a warning. Entries come back sorted by path, so manifests are deterministic.
  */
 import { lstat } from "node:fs/promises";
-import { accessSync, constants, lstat as lstatCb, lstatSync, readdir as readdirCb, readlink as readlinkCb, type Dirent, type Stats } from "node:fs";
+import { accessSync, constants, lstat as lstatCb, readdir as readdirCb, readlink as readlinkCb, type Dirent, type Stats } from "node:fs";
 import path from "node:path";
 import picomatch from "picomatch";
 import { UserError } from "../errors.js";
 import type { CaptureEntry } from "./types.js";
 import { captureFsError, errnoCode, modeAllowsRead } from "./fs-errors.js";
+import { StatPace } from "../stat-pace.js";
 
 export interface WalkOptions {
   /** Globs relative to the component folder; empty = everything. A matching folder includes all below it. */
@@ -145,36 +146,6 @@ export async function walkFiles(instanceRoot: string, componentPath: string, opt
   const kept = tentative.size === 0 ? entries : pruneToIncluded(entries, rel, tentative);
   kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { entries: kept, warnings };
-}
-
-/**
- * Whether lstat runs synchronously. From the dentry cache a stat takes ~2 µs, while through the
- * thread pool the hand-off and callback cost ~20 µs of the main thread (2 cores, 4 pool threads):
- * a no-change walk of 2 500 uploads took 86-105 ms with the pool, 19-32 ms without. A cold disk
- * or a network file system is another matter: once the stats of a batch average SLOW_MS, the
- * rest of the walk goes through the pool, several in flight.
- */
-class StatPace {
-  static readonly BATCH = 64;
-  static readonly SLOW_MS = 0.1;
-  private count = 0;
-  private spentMs = 0;
-
-  constructor(public sync: boolean) {}
-
-  lstat(absPath: string): Stats {
-    const t0 = performance.now();
-    try {
-      return lstatSync(absPath);
-    } finally {
-      this.spentMs += performance.now() - t0;
-      if (++this.count === StatPace.BATCH) {
-        if (this.spentMs / StatPace.BATCH > StatPace.SLOW_MS) this.sync = false;
-        this.count = 0;
-        this.spentMs = 0;
-      }
-    }
-  }
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Dirent } from "node:fs";
 import path from "node:path";
 import { NotFoundError, TargetError } from "../errors.js";
 import type { ObjectInfo, Target } from "./target.js";
+import { StatPace } from "../stat-pace.js";
 
 const HANDLES = 16;
 const IDLE_MS = 1000;
@@ -150,6 +151,7 @@ export class LocalTarget implements Target {
     const slash = prefix.lastIndexOf("/");
     const base = slash < 0 ? "" : prefix.slice(0, slash);
     const out: ObjectInfo[] = [];
+    const pace = new StatPace();
     const walk = async (rel: string): Promise<void> => {
       const abs = rel ? path.join(this.root, ...rel.split("/")) : this.root;
       let dirents: Dirent[];
@@ -170,7 +172,8 @@ export class LocalTarget implements Target {
           if (d.isDirectory()) return walk(key);
           let st;
           try {
-            st = await stat(path.join(abs, n));
+            // Synchronous while fast: 135 snapshot objects took observe's listing 22-40 ms through the pool.
+            st = pace.sync ? pace.stat(path.join(abs, n)) : await stat(path.join(abs, n));
           } catch (err) {
             if (code(err) === "ENOENT") return; // deleted while listing
             throw this.wrap(err, `list ${key}`, path.join(abs, n));

@@ -28,7 +28,7 @@ const tiny = args.includes("--tiny");
 const repeat = Number(valueOf("--repeat") ?? (tiny ? 1 : 3));
 const manyFiles = Number(valueOf("--files") ?? (tiny ? 500 : 100_000));
 const outFile = valueOf("--out") ?? path.join(packageRoot, "bench", "results", `${new Date().toISOString().slice(0, 10)}.md`);
-const cli = path.join(packageRoot, "dist", "src", "cli", "main.js");
+const cli = path.join(packageRoot, "dist", "cli", "main.js");
 const PASS = "bench-passphrase-not-secret";
 const haveTime = existsSync("/usr/bin/time");
 

@@ -11,7 +11,7 @@ import { generateOpenWebUi, writePassphrase } from "./generate.js";
 
 const demoDir = path.join(packageRoot, "demo");
 const dataDir = path.join(demoDir, "open-webui");
-const cli = path.join(packageRoot, "dist", "src", "cli", "main.js");
+const cli = path.join(packageRoot, "dist", "cli", "main.js");
 
 async function main(): Promise<number> {
   if (!existsSync(dataDir)) {

@@ -1,12 +1,14 @@
 /**
  * The worker threads as built (dist/), as the CLI runs them: the unit tests load the TypeScript
  * sources through tsx, and the end-to-end tests' data is too small to reach the thresholds.
+ * The bundled CLI (dist/cli/) finds its workers from its chunks, not beside their callers.
  */
 import { execFileSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../helpers/cli.js";
+import { cliPath, repoRoot, runCli } from "../helpers/cli.js";
+import { generateOpenWebUi } from "../../src/demo/generate.js";
 import { withTmpDir } from "../helpers/tmp.js";
 
 const dist = (p: string) => JSON.stringify(path.join(repoRoot, "dist", "src", p));
@@ -40,4 +42,40 @@ describe("worker threads of the built package", () => {
       expect(r.pages).toBeGreaterThan(0);
       expect(r.same).toBe(true);
     }));
+
+  it("run from the bundled CLI: a 40 MiB database copied and restored on them", () =>
+    withTmpDir(async (dir) => {
+      expect(path.relative(repoRoot, cliPath)).toBe(path.join("dist", "cli", "main.js"));
+      const gen = await generateOpenWebUi(path.join(dir, "data"), { seed: 3, scale: 0.05, dbMiB: 40 });
+      expect((await stat(gen.paths.webuiDb)).size).toBeGreaterThan(32 * 1024 * 1024); // both workers' thresholds
+      await writeFile(
+        path.join(dir, "backup.yaml"),
+        `version: 1
+instances:
+  openwebui: { preset: open-webui, path: ./data }
+targets:
+  disk: { type: local, path: ./target }
+encryption: { passphrase: "\${env:BACKPLAN_TEST_PASSPHRASE}" }
+policies:
+  - { target: disk, every: daily, keep: { last: 3 } }
+`,
+      );
+      const env = { BACKPLAN_TEST_PASSPHRASE: "pw", BACKPLAN_NOW: "2026-11-22T02:00:00Z" };
+      const applied = await runCli(["apply", "--auto-approve"], { cwd: dir, env });
+      expect(applied.code, applied.stderr).toBe(0);
+      const restored = await runCli(["restore", "openwebui", "--to", path.join(dir, "out")], { cwd: dir, env });
+      expect(restored.code, restored.stderr).toBe(0);
+      const staged = path.join(dir, ".backplan", "staging", "openwebui", "webui.db");
+      const out = await readFile(path.join(dir, "out", "webui.db"));
+      expect(out.length).toBeGreaterThan(32 * 1024 * 1024);
+      expect(out.equals(await readFile(await firstFile(staged)))).toBe(true);
+    }), 60_000);
 });
+
+/** The staged copy: a file, or the one file in a folder. */
+async function firstFile(p: string): Promise<string> {
+  const { readdir } = await import("node:fs/promises");
+  if ((await stat(p)).isFile()) return p;
+  const [name] = await readdir(p);
+  return firstFile(path.join(p, name!));
+}

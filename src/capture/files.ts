@@ -11,7 +11,7 @@
 import { lstat } from "node:fs/promises";
 import { accessSync, constants, lstat as lstatCb, readdir as readdirCb, readlink as readlinkCb, type Dirent, type Stats } from "node:fs";
 import path from "node:path";
-import picomatch from "picomatch";
+import picomatch from "../vendor/picomatch.js";
 import { UserError } from "../errors.js";
 import type { CaptureEntry } from "./types.js";
 import { captureFsError, errnoCode, modeAllowsRead } from "./fs-errors.js";

@@ -19,7 +19,7 @@ import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const VENDORED = ["yaml", "commander"] as const;
+export const VENDORED = ["yaml", "commander", "picomatch"] as const;
 
 /** Bundles `dir`/<name>`ext` into `dir`/<name>.js for each vendored package; returns the files written. */
 export async function bundleVendor(dir: string, ext = ".js"): Promise<string[]> {

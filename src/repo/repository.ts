@@ -540,7 +540,10 @@ async function unlockKey(
   listing: Promise<{ key: string }[]>,
   onKeyDerivation?: () => void,
 ): Promise<MasterKey> {
-  const keys = await listing;
+  let keys = await listing;
+  // The listing ran beside the config read. A repository is created keys first, config last, so
+  // one listed before its key was written can show its config and no key: ask again, now after.
+  if (keys.length === 0) keys = await target.list("keys/");
   for (const k of keys) {
     let file: KeyFile;
     try {

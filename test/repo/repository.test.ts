@@ -75,6 +75,20 @@ describe("Repository", () => {
       expect(JSON.stringify({ m: (err as Error).message, h: (err as UserError).hint })).not.toMatch(/wrong guess|horse/);
     }));
 
+  it("opens a repository whose key appeared between its key listing and its config read (one being created)", () =>
+    withTmpDir(async (dir) => {
+      const made = new LocalTarget("nas", dir);
+      await Repository.open(made, { create: true, passphrase: PASS });
+      // The listing that runs beside the config read saw the keys/ folder before the key was in it.
+      const racing = new LocalTarget("nas", dir);
+      let first = true;
+      const list = racing.list.bind(racing);
+      racing.list = async (prefix) => (prefix === "keys/" && first ? ((first = false), []) : list(prefix));
+      const repo = await Repository.open(racing, { create: false, passphrase: PASS });
+      expect(repo?.encrypted).toBe(true);
+      expect(first).toBe(false);
+    }));
+
   it("deferKey: opens before scrypt is done; objects wait for the key, chunk ids refuse to guess", () =>
     withTmpDir(async (dir) => {
       const t = new LocalTarget("nas", dir);

@@ -9,13 +9,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from "node:fs/promises";
-import type { Dirent } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { NotFoundError, TargetError } from "../errors.js";
 import type { ObjectInfo, Target } from "./target.js";
 import { StatPace } from "../stat-pace.js";
 
 const HANDLES = 16;
+/** Objects up to this size may be read synchronously (readPace): index and snapshot objects, keys, locks; not packs. */
+const SYNC_READ_MAX = 1024 * 1024;
 const IDLE_MS = 1000;
 /** Key segments the repository format uses; a leading dot is reserved for our temp files. */
 const SEGMENT = /^[A-Za-z0-9_=+@,-][A-Za-z0-9._=+@,-]*$/;
@@ -28,6 +30,12 @@ export class LocalTarget implements Target {
   /** Open read handles for getRange (a restore reads many chunks of the same packs). */
   private readonly handles = new Map<string, ReadHandle>();
   private idleTimer: NodeJS.Timeout | undefined;
+  /**
+   * Small objects are read synchronously while that is fast: readFile is four trips through the
+   * thread pool (open, fstat, read, close). An apply reads ~30 index objects right after the key
+   * is unlocked, on the no-change path: 15-27 ms that way, measured with the key in hand.
+   */
+  private readonly readPace = new StatPace();
 
   constructor(
     readonly name: string,
@@ -62,6 +70,10 @@ export class LocalTarget implements Target {
   async get(key: string): Promise<Uint8Array> {
     const file = this.fileOf(key);
     try {
+      if (this.readPace.sync) {
+        const small = this.readPace.run(() => readSmallSync(file));
+        if (small) return small;
+      }
       return await readFile(file);
     } catch (err) {
       if (code(err) === "ENOENT" || code(err) === "ENOTDIR") throw new NotFoundError(key, this.where);
@@ -307,4 +319,26 @@ async function syncDir(dir: string): Promise<void> {
 
 function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * The whole file when it is at most SYNC_READ_MAX bytes, else undefined (read it asynchronously).
+ * Objects are written to a temp name and renamed into place, so the size fstat gives is final.
+ */
+function readSmallSync(file: string): Buffer | undefined {
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SYNC_READ_MAX) return undefined;
+    const buf = Buffer.allocUnsafeSlow(size); // its own memory, as readFile gives: callers may transfer it
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === size ? buf : buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }

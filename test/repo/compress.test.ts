@@ -27,6 +27,15 @@ describe("compress", () => {
     expect((await unpack(old, 1 << 20)).equals(text)).toBe(true);
   });
 
+  it("reads brotli objects of any quality: the quality is the writer's choice, not part of the format", async () => {
+    const text = Buffer.from("INSERT INTO chat VALUES ('an older object', 1700000000);\n".repeat(3000));
+    for (const quality of [0, 1, 5, 11]) {
+      const z = zlib.brotliCompressSync(text, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality } });
+      const old = Buffer.concat([Uint8Array.of(BROTLI), z]);
+      expect((await unpack(old, 1 << 20)).equals(text)).toBe(true);
+    }
+  });
+
   it("refuses to inflate past the size limit", async () => {
     const packed = join(await pack(Buffer.alloc(2 << 20)));
     await expect(unpack(packed, 1 << 20)).rejects.toThrow();

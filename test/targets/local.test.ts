@@ -82,6 +82,31 @@ describe("LocalTarget specifics", () => {
       await expect(t.flush()).rejects.toBeInstanceOf(TargetError);
     }));
 
+  it("reads small objects without a trip through the thread pool, large ones through it, both whole", () =>
+    withTmpDir(async (dir) => {
+      const t = new LocalTarget("nas", path.join(dir, "nas"));
+      const small = Buffer.from(Array.from({ length: 3000 }, (_, i) => i & 0xff));
+      const large = Buffer.alloc(1024 * 1024 + 1, 7);
+      await t.put("index/small", small);
+      await t.put("data/00/large", large);
+      // A read through the pool completes in a later turn of the event loop than setImmediate's.
+      const settledFirst = async (p: Promise<Uint8Array>) => {
+        let immediate = false;
+        setImmediate(() => (immediate = true));
+        const data = await p;
+        return { data: Buffer.from(data), beforeImmediate: !immediate };
+      };
+      const s = await settledFirst(t.get("index/small"));
+      expect(s.beforeImmediate).toBe(true);
+      expect(s.data.equals(small)).toBe(true);
+      // Its own memory, as readFile's: a caller may transfer it to a worker thread.
+      expect((await t.get("index/small")).buffer.byteLength).toBe(small.length);
+      const l = await settledFirst(t.get("data/00/large"));
+      expect(l.beforeImmediate).toBe(false);
+      expect(l.data.equals(large)).toBe(true);
+      await expect(t.get("index/missing")).rejects.toThrow(/index\/missing/);
+    }));
+
   it("describes itself by path", () => {
     const t = new LocalTarget("nas", "/mnt/nas/backplan");
     expect(t.where).toBe("local folder /mnt/nas/backplan");

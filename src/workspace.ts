@@ -48,23 +48,59 @@ export interface Workspace {
   close(): Promise<void>;
 }
 
-export async function openWorkspace(
-  configPath: string,
-  opts: { mode: "validate" | "apply"; only?: Set<string>; memoryCatalog?: boolean; keyHeadStartMs?: number },
-): Promise<Workspace> {
-  const { spec, warnings } = await loadSpec(configPath, { mode: opts.mode });
+/** What openWorkspace does before the catalog: the spec, its passphrase, the targets, and for apply the early opens. */
+interface SpecAndTargets {
+  spec: Spec;
+  warnings: SpecProblem[];
+  passphrase: string | undefined;
+  targets: Map<string, Target>;
+  early: (readonly [string, ReturnType<typeof openEarly>])[] | undefined;
+}
+
+async function openSpecAndTargets(configPath: string, mode: "validate" | "apply", only?: Set<string>): Promise<SpecAndTargets> {
+  const { spec, warnings } = await loadSpec(configPath, { mode });
   const passphrase = spec.encryption ? resolveSecret(spec.encryption.passphrase) : undefined;
   const targets = new Map<string, Target>();
   try {
     for (const [name, t] of Object.entries(spec.targets)) {
-      if (opts.only && !opts.only.has(name)) continue;
+      if (only && !only.has(name)) continue;
       targets.set(name, await openTarget(t, { specDir: spec.dir, resolveSecret }));
     }
   } catch (err) {
     await Promise.allSettled([...targets.values()].map((t) => t.close()));
     throw err;
   }
-  const early = opts.mode === "apply" && passphrase !== undefined ? [...targets].map(([name, t]) => [name, openEarly(t, passphrase)] as const) : undefined;
+  const early = mode === "apply" && passphrase !== undefined ? [...targets].map(([name, t]) => [name, openEarly(t, passphrase)] as const) : undefined;
+  return { spec, warnings, passphrase, targets, early };
+}
+
+/** An apply's spec and targets, opened by beginApplyWorkspace, waiting for its openWorkspace. */
+let begun: { configPath: string; opened: Promise<SpecAndTargets> } | undefined;
+/** An apply workspace was begun or opened in this process (a CLI process runs one command). */
+let applyOpened = false;
+
+/**
+ * Starts openWorkspace(configPath, { mode: "apply" }) before the apply command's modules have
+ * loaded (the CLI calls it as it starts importing them): scrypt, a no-change apply's longest
+ * wait, then starts ~20-40 ms earlier, and the modules load beside it. openWorkspace takes the
+ * result over, errors included, as if it had done the work itself; nothing is reported here.
+ */
+export function beginApplyWorkspace(configPath: string): void {
+  if (begun || applyOpened) return; // late: the command got there first and opened its own
+  applyOpened = true;
+  const opened = openSpecAndTargets(configPath, "apply");
+  opened.catch(() => undefined); // openWorkspace rethrows it
+  begun = { configPath, opened };
+}
+
+export async function openWorkspace(
+  configPath: string,
+  opts: { mode: "validate" | "apply"; only?: Set<string>; memoryCatalog?: boolean; keyHeadStartMs?: number },
+): Promise<Workspace> {
+  const taken = begun && begun.configPath === configPath && opts.mode === "apply" && !opts.only ? begun.opened : undefined;
+  if (taken) begun = undefined;
+  if (opts.mode === "apply") applyOpened = true;
+  const { spec, warnings, passphrase, targets, early } = await (taken ?? openSpecAndTargets(configPath, opts.mode, opts.only));
   const opening = early && new Map(early.map(([name, e]) => [name, e.opening]));
   if (early) {
     let timer: NodeJS.Timeout | undefined;

@@ -74,10 +74,11 @@ async function openSpecAndTargets(configPath: string, mode: "validate" | "apply"
   return { spec, warnings, passphrase, targets, early };
 }
 
-/** An apply's spec and targets, opened by beginApplyWorkspace, waiting for its openWorkspace. */
-let begun: { configPath: string; opened: Promise<SpecAndTargets> } | undefined;
-/** An apply workspace was begun or opened in this process (a CLI process runs one command). */
-let applyOpened = false;
+/**
+ * This process's apply workspace (a CLI process runs one command): begun by beginApplyWorkspace
+ * and waiting for openWorkspace, or "claimed" once an apply opened its workspace.
+ */
+let applyWork: { configPath: string; opened: Promise<SpecAndTargets> } | "claimed" | undefined;
 
 /**
  * Starts openWorkspace(configPath, { mode: "apply" }) before the apply command's modules have
@@ -86,20 +87,24 @@ let applyOpened = false;
  * result over, errors included, as if it had done the work itself; nothing is reported here.
  */
 export function beginApplyWorkspace(configPath: string): void {
-  if (begun || applyOpened) return; // late: the command got there first and opened its own
-  applyOpened = true;
+  if (applyWork) return; // late: the command got there first and opened its own
   const opened = openSpecAndTargets(configPath, "apply");
   opened.catch(() => undefined); // openWorkspace rethrows it
-  begun = { configPath, opened };
+  applyWork = { configPath, opened };
 }
 
 export async function openWorkspace(
   configPath: string,
   opts: { mode: "validate" | "apply"; only?: Set<string>; memoryCatalog?: boolean; keyHeadStartMs?: number },
 ): Promise<Workspace> {
-  const taken = begun && begun.configPath === configPath && opts.mode === "apply" && !opts.only ? begun.opened : undefined;
-  if (taken) begun = undefined;
-  if (opts.mode === "apply") applyOpened = true;
+  let taken: Promise<SpecAndTargets> | undefined;
+  if (opts.mode === "apply") {
+    const begun = applyWork !== "claimed" ? applyWork : undefined;
+    if (begun && begun.configPath === configPath && !opts.only) taken = begun.opened;
+    // Begun for something else: nobody will take it, so its targets are closed.
+    else if (begun) void begun.opened.then((w) => Promise.allSettled([...w.targets.values()].map((t) => t.close())), () => undefined);
+    applyWork = "claimed";
+  }
   const { spec, warnings, passphrase, targets, early } = await (taken ?? openSpecAndTargets(configPath, opts.mode, opts.only));
   const opening = early && new Map(early.map(([name, e]) => [name, e.opening]));
   if (early) {

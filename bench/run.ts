@@ -53,6 +53,12 @@ function measure(cmd: string[], opts: { cwd?: string; env?: Record<string, strin
   return { wallS: m ? Number(m[1]) : wall, rssMiB: m ? Number(m[2]) / 1024 : NaN };
 }
 
+/** Runs the present tools' runs, starting with the round's turn: round 0 backplan first, round 1 the next tool, … */
+function inTurn(round: number, runs: (false | (() => void))[]): void {
+  const present = runs.filter((r): r is () => void => r !== false);
+  for (let i = 0; i < present.length; i++) present[(round + i) % present.length]!();
+}
+
 function median(xs: number[]): number {
   const s = [...xs].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -104,24 +110,36 @@ async function main(): Promise<void> {
       const cp = (dest: string) => measure(["cp", "-r", data, dest]);
 
       if (peers.restic) spawnSync("restic", ["-r", path.join(r, "restic-repo"), "init", "-q"], { env: { ...process.env, RESTIC_PASSWORD: PASS } });
-      // Interleaved: each phase runs every tool back to back on the same state of the data.
-      record("backplan", "full", bp(0));
-      if (peers.restic) record("restic", "full", restic(["backup", "-q", data]));
-      if (peers.rsync) record("rsync", "full", rsync());
-      if (peers.cp) record("cp -r", "full", cp(path.join(r, "cp-copy-1")));
-
-      record("backplan", "no-change", bp(1));
-      if (peers.restic) record("restic", "no-change", restic(["backup", "-q", data]));
-      if (peers.rsync) record("rsync", "no-change", rsync());
+      // Interleaved: each phase runs every tool back to back on the same state of the data, in an
+      // order that turns with the round. On these VMs the first tool to write after a pause (or
+      // after the last round's folders were deleted) writes into guest memory the host has to back
+      // again, ~10x slower per byte (docs/performance.md, ninth pass); a fixed order charged that
+      // to backplan, which always went first.
+      const phase = (runs: (false | (() => void))[]) => inTurn(round, runs);
+      phase([
+        () => record("backplan", "full", bp(0)),
+        peers.restic && (() => record("restic", "full", restic(["backup", "-q", data]))),
+        peers.rsync && (() => record("rsync", "full", rsync())),
+        peers.cp && (() => record("cp -r", "full", cp(path.join(r, "cp-copy-1")))),
+      ]);
+      phase([
+        () => record("backplan", "no-change", bp(1)),
+        peers.restic && (() => record("restic", "no-change", restic(["backup", "-q", data]))),
+        peers.rsync && (() => record("rsync", "no-change", rsync())),
+      ]);
 
       await churn(data, round);
-      record("backplan", "churn 1%", bp(2));
-      if (peers.restic) record("restic", "churn 1%", restic(["backup", "-q", data]));
-      if (peers.rsync) record("rsync", "churn 1%", rsync());
+      phase([
+        () => record("backplan", "churn 1%", bp(2)),
+        peers.restic && (() => record("restic", "churn 1%", restic(["backup", "-q", data]))),
+        peers.rsync && (() => record("rsync", "churn 1%", rsync())),
+      ]);
 
-      record("backplan", "restore", measure([process.execPath, cli, "-c", spec, "restore", "openwebui", "--to", path.join(r, "bp-restore")], { env: bpEnv(2) }));
-      if (peers.restic) record("restic", "restore", restic(["restore", "latest", "--target", path.join(r, "restic-restore")]));
-      if (peers.cp) record("cp -r", "restore", cp(path.join(r, "cp-copy-2")));
+      phase([
+        () => record("backplan", "restore", measure([process.execPath, cli, "-c", spec, "restore", "openwebui", "--to", path.join(r, "bp-restore")], { env: bpEnv(2) })),
+        peers.restic && (() => record("restic", "restore", restic(["restore", "latest", "--target", path.join(r, "restic-restore")]))),
+        peers.cp && (() => record("cp -r", "restore", cp(path.join(r, "cp-copy-2")))),
+      ]);
       await rm(r, { recursive: true, force: true });
     }
 
@@ -180,7 +198,7 @@ function report(
   const lines = [
     `# backplan benchmark, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     "",
-    `Dataset: Open WebUI layout, ${info.totalMiB.toFixed(0)} MiB in ${info.files} files; ${repeat} interleaved round(s), medians.`,
+    `Dataset: Open WebUI layout, ${info.totalMiB.toFixed(0)} MiB in ${info.files} files; ${repeat} interleaved round(s), medians; within each phase the tools take turns going first (round 1: backplan, round 2: the next tool, …).`,
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
     info.missing.length ? `Missing peers (not measured): ${info.missing.join(", ")}.` : "All peers present.",
     "",

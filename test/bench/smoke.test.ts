@@ -11,12 +11,17 @@ describe("npm run bench (tiny smoke run)", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "backplan-bench-smoke-"));
     try {
       const out = path.join(dir, "result.md");
-      const r = spawnSync(process.execPath, [path.join(repoRoot, "dist", "bench", "run.js"), "--tiny", "--files", "200", "--out", out], { encoding: "utf8" });
+      const r = spawnSync(process.execPath, [path.join(repoRoot, "dist", "bench", "run.js"), "--tiny", "--repeat", "2", "--files", "200", "--out", out], { encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
       const md = readFileSync(out, "utf8");
       for (const phase of ["full", "no-change", "churn 1%", "restore"]) expect(md).toContain(`| ${phase} | backplan |`);
-      expect(md).toMatch(/\| full \| restic \| [\d.]+ \| \d+ \| [\d.]+× \| [\d.]+ \([\d.]+×\) \|/);
+      expect(md).toMatch(/\| full \| restic \| [\d.]+ \| \d+ \| [\d.]+× \| [\d.]+ · [\d.]+ \([\d.]+×\) \|/);
       expect(md).toMatch(/No-change `backplan plan` on 200 small files/);
+      // The tools take turns going first: round 2 runs each phase in round 1's order, turned by one.
+      const fulls = [...r.stderr.matchAll(/^ {2}(\S+(?: -r)?) +full /gm)].map((m) => m[1]);
+      const first = fulls.slice(0, fulls.length / 2);
+      expect(first[0]).toBe("backplan");
+      expect(fulls.slice(fulls.length / 2)).toEqual([...first.slice(1), first[0]]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@
  * when invoked (so `backplan --help` never loads ink, the AWS SDK or SQLite), and returns an
  * exit code. Errors are turned into messages and exit codes in one place: ./exit.ts.
  */
+import "./early.js"; // first: starts the key derivations the last apply recorded (see the module)
 import { Command } from "../vendor/commander.js";
 import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
 import { reportError } from "./exit.js";

@@ -47,6 +47,7 @@ function derive(passphrase: string, salt: Buffer, N: number, r: number, p: numbe
   const id = createHash("sha256").update(JSON.stringify([passphrase.normalize("NFC"), salt.toString("base64"), N, r, p])).digest("base64");
   let key = derived.get(id);
   if (!key) {
+    started++;
     key = scryptKey(passphrase, salt, N, r, p);
     key.catch(() => derived.delete(id));
     derived.set(id, key);
@@ -79,12 +80,28 @@ export async function wrapMasterKey(master: MasterKey, passphrase: string, repoI
   };
 }
 
-/** The master key, or undefined when the passphrase does not open this key file. */
-export async function unwrapMasterKey(file: KeyFile, passphrase: string, repoId: string): Promise<MasterKey | undefined> {
+/**
+ * The key-encryption key a key file asks for, derived once per process (see `derived`); undefined
+ * for a file we would not open. Also started ahead of the open by ./key-hint.ts.
+ */
+export function deriveKek(file: KeyFile, passphrase: string): Promise<Buffer> | undefined {
   if (file.kdf !== "scrypt" || file.version !== 1) return undefined;
   // Bounds guard: a hostile key file must not make us allocate gigabytes.
   if (!(file.N >= 2 ** 10 && file.N <= 2 ** 22 && file.r >= 1 && file.r <= 32 && file.p >= 1 && file.p <= 16)) return undefined;
-  const kek = await derive(passphrase, Buffer.from(String(file.salt), "base64"), file.N, file.r, file.p);
+  return derive(passphrase, Buffer.from(String(file.salt), "base64"), file.N, file.r, file.p);
+}
+
+/** Derivations this process has started (finished or not): diagnostics and tests. */
+export function derivationsStarted(): number {
+  return started;
+}
+let started = 0;
+
+/** The master key, or undefined when the passphrase does not open this key file. */
+export async function unwrapMasterKey(file: KeyFile, passphrase: string, repoId: string): Promise<MasterKey | undefined> {
+  const deriving = deriveKek(file, passphrase);
+  if (!deriving) return undefined;
+  const kek = await deriving;
   const plain = unseal(kek, Buffer.from(String(file.wrapped), "base64"), `key ${repoId}`);
   if (!plain || plain.length !== 64) return undefined;
   return { enc: plain.subarray(0, 32), id: plain.subarray(32) };

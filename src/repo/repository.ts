@@ -58,6 +58,8 @@ export class Repository {
 
   /** Set once unlocked; see `deferKey`. */
   private unlocking: Promise<void> | undefined;
+  /** The `keys/` object the passphrase opened, once unlocked (encrypted repositories only). */
+  keyObject: string | undefined;
 
   private constructor(
     readonly target: Target,
@@ -111,9 +113,17 @@ export class Repository {
       });
     }
     const unlocking = unlockKey(target, opts.passphrase, config.id, keyFiles!, opts.onKeyDerivation);
-    if (!opts.deferKey) return new Repository(target, config, await unlocking);
+    if (!opts.deferKey) {
+      const { key, object } = await unlocking;
+      const repo = new Repository(target, config, key);
+      repo.keyObject = object;
+      return repo;
+    }
     const repo = new Repository(target, config, undefined);
-    repo.unlocking = unlocking.then((key) => void (repo.masterKey = key));
+    repo.unlocking = unlocking.then(({ key, object }) => {
+      repo.masterKey = key;
+      repo.keyObject = object;
+    });
     repo.unlocking.catch(() => undefined); // awaited by whoever needs the key
     return repo;
   }
@@ -539,7 +549,7 @@ async function unlockKey(
   repoId: string,
   listing: Promise<{ key: string }[]>,
   onKeyDerivation?: () => void,
-): Promise<MasterKey> {
+): Promise<{ key: MasterKey; object: string }> {
   let keys = await listing;
   // The listing ran beside the config read. A repository is created keys first, config last, so
   // one listed before its key was written can show its config and no key: ask again, now after.
@@ -554,7 +564,7 @@ async function unlockKey(
     const unwrapping = unwrapMasterKey(file, passphrase, repoId);
     onKeyDerivation?.();
     const master = await unwrapping;
-    if (master) return master;
+    if (master) return { key: master, object: k.key };
   }
   if (keys.length === 0) {
     throw new UserError(`the repository on ${target.where} is encrypted but holds no key`, {

@@ -235,6 +235,10 @@ export class LocalTarget implements Target {
     await Promise.all(all.map((h) => h.fh.then((fh) => fh.close()).catch(() => undefined)));
   }
 
+  localPath(key: string): string {
+    return this.fileOf(key);
+  }
+
   private fileOf(key: string): string {
     const parts = key.split("/");
     if (key === "" || !parts.every((p) => SEGMENT.test(p))) {

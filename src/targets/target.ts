@@ -40,6 +40,8 @@ export interface Target {
    * The repository flushes before it writes a manifest and after, so data is durable first.
    */
   flush?(): Promise<void>;
+  /** Optional: the file an object is (or would be) kept in, for targets that are local folders. */
+  localPath?(key: string): string;
   /** Release connections / child processes. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -37,6 +37,7 @@ describe("secrets never leak", () => {
       ["plan", "--out", "plans/x.json", "--debug"],
       ["plan", "--format", "json"],
       ["apply", "--auto-approve", "--json", "--debug"],
+      ["apply", "--auto-approve"], // observes the repositories the first made: leaves .backplan/key-hint.json
       ["status", "--json"],
       ["snapshots", "--json"],
       ["verify", "--debug"],
@@ -54,6 +55,7 @@ describe("secrets never leak", () => {
     for (const secret of [PASS_ENV.BACKPLAN_TEST_PASSPHRASE, TOKEN]) expect(printed).not.toContain(secret);
     const files = (await allFiles(ws.dir)).filter((f) => !f.includes(`${path.sep}data${path.sep}`));
     expect(files.some((f) => f.endsWith("state.db"))).toBe(true);
+    expect(files.some((f) => f.endsWith("key-hint.json"))).toBe(true);
     expect(files.some((f) => f.includes(`${path.sep}keys${path.sep}`))).toBe(true);
     for (const f of files) {
       if ((await stat(f)).size > 64 << 20) continue;

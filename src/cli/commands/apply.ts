@@ -9,6 +9,7 @@ import type { ApplyResult } from "../../apply/apply.js";
 import type { Plan } from "../../plan/types.js";
 import type { ApplyEvent } from "../../apply/events.js";
 import { acquireApplyLock } from "../../apply/local-lock.js";
+import { rememberKeyHintOf } from "../../repo/key-hint.js";
 import { checkFresh, loadPlan } from "../../apply/saved-plan.js";
 import { lineListener } from "../views/lines.js";
 import { EXIT, formatProblem } from "../exit.js";
@@ -40,6 +41,9 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     // reading the key files, and delayed scrypt, a no-change apply's longest wait, by as much.
     const running = import("../../apply/run.js");
     running.catch(() => undefined);
+    // Once unlocked, which key files did it: the next run starts their scrypt before the spec is read.
+    const encryption = ws.spec.encryption;
+    if (encryption) keys.then(() => rememberKeyHintOf(path.dirname(ws.spec.file), encryption.passphrase, repos.values())).catch(() => undefined);
 
     let plan: Plan;
     if (planFile) {

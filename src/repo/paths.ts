@@ -10,9 +10,14 @@ export function pathProblem(p: string): string | undefined {
   if (typeof p !== "string" || p.length === 0) return "empty path";
   if (p.includes("\0")) return "NUL in path";
   if (p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p)) return "absolute path";
-  for (const seg of p.split("/")) {
-    if (seg === "") return "empty path segment";
-    if (seg === "." || seg === "..") return `"${seg}" segment`;
+  // Segment by segment without split(): this runs for every entry of every capture and restore.
+  for (let start = 0; start <= p.length; ) {
+    let end = p.indexOf("/", start);
+    if (end < 0) end = p.length;
+    const len = end - start;
+    if (len === 0) return "empty path segment";
+    if (len <= 2 && p.charCodeAt(start) === 46 && (len === 1 || p.charCodeAt(start + 1) === 46)) return `"${p.slice(start, end)}" segment`;
+    start = end + 1;
   }
   return undefined;
 }
@@ -28,7 +33,7 @@ export function treeProblems(entries: Iterable<Pick<ManifestEntry, "path" | "typ
       problems.push(`${JSON.stringify(e.path)}: ${why}`);
       continue;
     }
-    if (!["file", "dir", "symlink"].includes(e.type)) {
+    if (e.type !== "file" && e.type !== "dir" && e.type !== "symlink") {
       problems.push(`${e.path}: unknown entry type ${JSON.stringify(e.type)}`);
       continue;
     }
@@ -38,9 +43,9 @@ export function treeProblems(entries: Iterable<Pick<ManifestEntry, "path" | "typ
     all.push(e);
   }
   for (const e of all) {
-    const segs = e.path.split("/");
-    for (let i = 1; i < segs.length; i++) {
-      const parent = segs.slice(0, i).join("/");
+    // Each parent, shortest first: "a", "a/b", ... (the path itself is not its own parent).
+    for (let slash = e.path.indexOf("/"); slash > 0; slash = e.path.indexOf("/", slash + 1)) {
+      const parent = e.path.slice(0, slash);
       const t = types.get(parent);
       if (t === "symlink") problems.push(`${e.path}: would be written through the symlink ${parent}`);
       else if (t === "file") problems.push(`${e.path}: sits below the file ${parent}`);

@@ -37,7 +37,10 @@ export interface ApplyDeps {
    * before it settles, anything that stores, stops a service, prunes or verifies after.
    */
   keys?: Promise<void>;
-  /** Repositories observe opened, by target name: used as they are, not opened again. */
+  /**
+   * Repositories observe opened, by target name: used as they are, not opened again. Those the
+   * apply creates are added to it.
+   */
   repos?: Map<string, Repository>;
 }
 
@@ -116,6 +119,8 @@ class RepoCache {
         ...(this.deps.passphrase !== undefined ? { passphrase: this.deps.passphrase } : {}),
         create: true,
       }) as Promise<Repository>;
+      // Into the caller's map too: it learns which repositories this apply created (the key hint).
+      p.then((repo) => this.deps.repos?.set(targetName, repo), () => undefined);
       this.open.set(targetName, p);
     }
     return p;

@@ -37,7 +37,6 @@ describe("secrets never leak", () => {
       ["plan", "--out", "plans/x.json", "--debug"],
       ["plan", "--format", "json"],
       ["apply", "--auto-approve", "--json", "--debug"],
-      ["apply", "--auto-approve"], // observes the repositories the first made: leaves .backplan/key-hint.json
       ["status", "--json"],
       ["snapshots", "--json"],
       ["verify", "--debug"],

@@ -118,18 +118,17 @@ describe("key hint", () => {
     expect(unlockingSpec([], cwd)).toBeUndefined();
   });
 
-  it("a CLI apply leaves the hint, and the next apply works with it, or with a damaged one", { timeout: 60_000 }, async () => {
+  it("a first CLI apply leaves the hint, and the next apply works with a damaged one and writes it anew", { timeout: 60_000 }, async () => {
     const ws = await makeWorkspace();
     try {
       const env = { ...PASS_ENV, BACKPLAN_NOW: "2026-11-22T02:00:00Z" };
+      // The first apply creates the repositories, and names their keys.
       expect((await runCli(["apply", "--auto-approve"], { cwd: ws.dir, env })).code).toBe(0);
-      // The first apply created the repositories; the hint comes from the first that observed them.
-      expect((await runCli(["apply", "--auto-approve"], { cwd: ws.dir, env: { ...env, BACKPLAN_NOW: "2026-11-23T02:00:00Z" } })).code).toBe(0);
       const file = path.join(ws.dir, ".backplan", "key-hint.json");
       const hint = JSON.parse(await readFile(file, "utf8")) as { keyFiles: string[] };
       expect(hint.keyFiles.map((f) => path.relative(ws.dir, f).split(path.sep).slice(0, 2).join("/")).sort()).toEqual(["targets/nas", "targets/offsite"]);
       await writeFile(file, "{ damaged");
-      const r = await runCli(["apply", "--auto-approve"], { cwd: ws.dir, env: { ...env, BACKPLAN_NOW: "2026-11-24T02:00:00Z" } });
+      const r = await runCli(["apply", "--auto-approve"], { cwd: ws.dir, env: { ...env, BACKPLAN_NOW: "2026-11-23T02:00:00Z" } });
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(await readFile(file, "utf8"))).toEqual(hint); // written anew
     } finally {

@@ -43,7 +43,8 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     running.catch(() => undefined);
     // Once unlocked, which key files did it: the next run starts their scrypt before the spec is read.
     const encryption = ws.spec.encryption;
-    if (encryption) keys.then(() => rememberKeyHintOf(path.dirname(ws.spec.file), encryption.passphrase, repos.values())).catch(() => undefined);
+    const rememberKeys = () => encryption && rememberKeyHintOf(path.dirname(ws.spec.file), encryption.passphrase, repos.values());
+    keys.then(rememberKeys).catch(() => undefined);
 
     let plan: Plan;
     if (planFile) {
@@ -91,6 +92,7 @@ export async function run(ctx: CommandContext, planFile: string | undefined, opt
     } finally {
       stopView();
     }
+    rememberKeys(); // with the repositories this apply created
     const failed = result.failed.length;
     if (failed === 0) return EXIT.ok;
     // Each failure was already shown by the progress view, with its message.

@@ -332,11 +332,20 @@ export class RcloneTarget implements Target {
       return fail(`access denied (${msg})`, "check the remote's credentials and permissions with `rclone config` and `rclone lsd REMOTE:`");
     }
     const status = err instanceof RcError ? err.status : 0;
-    if (/connection refused|connection reset|timeout|timed out|\bEOF\b|too many requests|corrupted on transfer|SlowDown|InternalServerError|InternalError|status code: 5\d\d|503|502|500 Internal|temporar/i.test(msg)) {
+    if (transientRcloneError(msg)) {
       return fail(msg, "the remote is unreachable or busy; the next run will try again", true);
     }
     return fail(status ? `${msg} (rc status ${status})` : msg, `check the remote with \`rclone lsf ${this.remote}\``);
   }
+}
+
+/**
+ * Whether an error rclone reports is worth another try: the network or the service failing, in
+ * Go's and rclone's wordings (a dead server behind a kept-alive connection shows as a reset, a
+ * broken pipe or a closed connection before it shows as refused), throttling, 5xx answers.
+ */
+export function transientRcloneError(msg: string): boolean {
+  return /connection refused|connection reset|broken pipe|closed idle connection|use of closed network connection|network is unreachable|timeout|timed out|deadline exceeded|\bEOF\b|too many requests|corrupted on transfer|SlowDown|InternalServerError|InternalError|status code: 5\d\d|503|502|500 Internal|temporar/i.test(msg);
 }
 
 /** `rclone remote b2:bucket/path`, with inline parameters (`:s3,secret=…:`) removed. */

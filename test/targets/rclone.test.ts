@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, TargetError, UserError } from "../../src/errors.js";
 import { describeTarget, openTarget } from "../../src/targets/index.js";
-import { RcloneTarget } from "../../src/targets/rclone.js";
+import { RcloneTarget, transientRcloneError } from "../../src/targets/rclone.js";
 import { startS3Server, type S3Server } from "../helpers/s3server.js";
 import { tmpDir } from "../helpers/tmp.js";
 import { describeTargetConformance } from "./conformance.js";
@@ -116,6 +116,23 @@ describe("RcloneTarget", () => {
     expect(alive(rclonePids[0]!)).toBe(false);
   });
 
+  it("tells rclone's network and service failures from permanent ones", () => {
+    const transient = [
+      'RequestError: send request failed\ncaused by: Get "http://127.0.0.1:9000/b?list-type=2": dial tcp 127.0.0.1:9000: connect: connection refused',
+      "read tcp 127.0.0.1:51234->127.0.0.1:9000: read: connection reset by peer",
+      "write tcp 127.0.0.1:51234->127.0.0.1:9000: write: broken pipe",
+      "net/http: HTTP/1.x transport connection broken: http: server closed idle connection",
+      "read tcp 127.0.0.1:51234->127.0.0.1:9000: use of closed network connection",
+      "dial tcp 10.0.0.9:443: connect: network is unreachable",
+      "context deadline exceeded",
+      "unexpected EOF",
+      "SlowDown: Please reduce your request rate.\n\tstatus code: 503",
+    ];
+    const permanent = ["AccessDenied: Access Denied\n\tstatus code: 403", "NoSuchBucket: The specified bucket does not exist", "directory not found", "object not found"];
+    for (const m of transient) expect(transientRcloneError(m), m).toBe(true);
+    for (const m of permanent) expect(transientRcloneError(m), m).toBe(false);
+  });
+
   it("a dead S3 server behind the remote is a transient error; it works again once back", async () => {
     const t = await open(`s3:rclone-bucket/down-${rnd()}`);
     await t.put("config", new Uint8Array([1]));
@@ -124,7 +141,7 @@ describe("RcloneTarget", () => {
       const err = await t.list("").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TargetError);
       // The message too, so that a failure says which of rclone's wordings was not recognised.
-      expect({ transient: (err as TargetError).transient, message: (err as TargetError).message }).toMatchObject({ transient: true });
+      expect((err as TargetError).transient, (err as TargetError).message).toBe(true);
       expect((err as TargetError).message).toMatch(/^cannot list \(all\)|^cannot list  ?on rclone remote s3:rclone-bucket\/down-/);
     } finally {
       await server.restart();

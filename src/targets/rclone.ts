@@ -328,7 +328,7 @@ export class RcloneTarget implements Target {
     if (/NoSuchBucket|bucket.*(not found|does not exist)/i.test(msg)) {
       return fail(`the bucket does not exist (${msg})`, `create it (e.g. \`rclone mkdir ${this.remote}\`) or fix \`remote:\``);
     }
-    if (/AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|unauthori[sz]ed|401|403|permission denied/i.test(msg)) {
+    if (deniedRcloneError(msg)) {
       return fail(`access denied (${msg})`, "check the remote's credentials and permissions with `rclone config` and `rclone lsd REMOTE:`");
     }
     const status = err instanceof RcError ? err.status : 0;
@@ -345,7 +345,24 @@ export class RcloneTarget implements Target {
  * broken pipe or a closed connection before it shows as refused), throttling, 5xx answers.
  */
 export function transientRcloneError(msg: string): boolean {
-  return /connection refused|connection reset|broken pipe|closed idle connection|use of closed network connection|network is unreachable|timeout|timed out|deadline exceeded|\bEOF\b|too many requests|corrupted on transfer|SlowDown|InternalServerError|InternalError|status code: 5\d\d|503|502|500 Internal|temporar/i.test(msg);
+  return /connection refused|connection reset|broken pipe|closed idle connection|use of closed network connection|network is unreachable|timeout|timed out|deadline exceeded|\bEOF\b|too many requests|corrupted on transfer|SlowDown|InternalServerError|InternalError|temporar/i.test(msg) || httpStatus(msg, "5\\d\\d", "Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out");
+}
+
+/**
+ * Whether rclone says the credentials or permissions are wrong. Status codes count only where
+ * they are one: a bare "403" also matched the port of `dial tcp 127.0.0.1:14031: connection
+ * refused` and the hex of an object key, and made a dead server a permanent "access denied".
+ */
+export function deniedRcloneError(msg: string): boolean {
+  return /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|unauthori[sz]ed|forbidden|permission denied/i.test(msg) || httpStatus(msg, "40[13]", "Unauthorized|Forbidden");
+}
+
+/**
+ * An HTTP status `code` (a pattern) in one of the forms rclone and the Go SDKs print: "status
+ * code: 403", "StatusCode: 403", "HTTP 403", "HTTP/1.1 403", or followed by its reason phrase.
+ */
+function httpStatus(msg: string, code: string, reasons: string): boolean {
+  return new RegExp(`(?:status ?code:?|\\bhttp(?:/\\d(?:\\.\\d)?)?) *${code}\\b|\\b${code} (?:${reasons})`, "i").test(msg);
 }
 
 /** `rclone remote b2:bucket/path`, with inline parameters (`:s3,secret=…:`) removed. */

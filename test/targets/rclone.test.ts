@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, TargetError, UserError } from "../../src/errors.js";
 import { describeTarget, openTarget } from "../../src/targets/index.js";
-import { RcloneTarget, transientRcloneError } from "../../src/targets/rclone.js";
+import { deniedRcloneError, RcloneTarget, transientRcloneError } from "../../src/targets/rclone.js";
 import { startS3Server, type S3Server } from "../helpers/s3server.js";
 import { tmpDir } from "../helpers/tmp.js";
 import { describeTargetConformance } from "./conformance.js";
@@ -131,6 +131,21 @@ describe("RcloneTarget", () => {
     const permanent = ["AccessDenied: Access Denied\n\tstatus code: 403", "NoSuchBucket: The specified bucket does not exist", "directory not found", "object not found"];
     for (const m of transient) expect(transientRcloneError(m), m).toBe(true);
     for (const m of permanent) expect(transientRcloneError(m), m).toBe(false);
+  });
+
+  it("takes a 401 or 403 for access denied only where it is a status, not in a port or an object key", () => {
+    // The test server's port is random: 14031 made a dead server "access denied" (one CI run).
+    const notDenied = [
+      'Get "http://127.0.0.1:14031/rclone-bucket?list-type=2": dial tcp 127.0.0.1:14031: connect: connection refused',
+      'Put "http://127.0.0.1:9000/b/data/4f/4f401a9c403e": read: connection reset by peer',
+      "status code: 503, request id: 17E4031",
+    ];
+    for (const m of notDenied) expect(deniedRcloneError(m), m).toBe(false);
+    expect(transientRcloneError(notDenied[0]!)).toBe(true);
+    const denied = ["AccessDenied: Access Denied\n\tstatus code: 403, request id: X", "StatusCode: 401", "HTTP/1.1 403 Forbidden", "permission denied"];
+    for (const m of denied) expect(deniedRcloneError(m), m).toBe(true);
+    expect(transientRcloneError("502 Bad Gateway")).toBe(true);
+    expect(transientRcloneError('Get "http://127.0.0.1:9000/b/data/50/50321b": object not found')).toBe(false);
   });
 
   it("a dead S3 server behind the remote is a transient error; it works again once back", async () => {

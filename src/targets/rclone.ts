@@ -340,29 +340,27 @@ export class RcloneTarget implements Target {
 }
 
 /**
+ * HTTP statuses only in the forms rclone and the Go SDKs print them ("status code: 403",
+ * "StatusCode: 401", "HTTP/1.1 403", "403 Forbidden"): a bare /403/ also matched the port of
+ * `dial tcp 127.0.0.1:14031: connection refused` and the hex of object keys, and made a dead
+ * server a permanent "access denied".
+ */
+const STATUS = String.raw`(?:status ?code:?|\bhttp(?:/\d(?:\.\d)?)?) *`;
+const DENIED_STATUS = new RegExp(String.raw`${STATUS}40[13]\b|\b40[13] (?:Unauthorized|Forbidden)`, "i");
+const SERVER_STATUS = new RegExp(String.raw`${STATUS}5\d\d\b|\b5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)`, "i");
+
+/**
  * Whether an error rclone reports is worth another try: the network or the service failing, in
  * Go's and rclone's wordings (a dead server behind a kept-alive connection shows as a reset, a
  * broken pipe or a closed connection before it shows as refused), throttling, 5xx answers.
  */
 export function transientRcloneError(msg: string): boolean {
-  return /connection refused|connection reset|broken pipe|closed idle connection|use of closed network connection|network is unreachable|timeout|timed out|deadline exceeded|\bEOF\b|too many requests|corrupted on transfer|SlowDown|InternalServerError|InternalError|temporar/i.test(msg) || httpStatus(msg, "5\\d\\d", "Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out");
+  return /connection refused|connection reset|broken pipe|closed idle connection|use of closed network connection|network is unreachable|timeout|timed out|deadline exceeded|\bEOF\b|too many requests|corrupted on transfer|SlowDown|InternalServerError|InternalError|temporar/i.test(msg) || SERVER_STATUS.test(msg);
 }
 
-/**
- * Whether rclone says the credentials or permissions are wrong. Status codes count only where
- * they are one: a bare "403" also matched the port of `dial tcp 127.0.0.1:14031: connection
- * refused` and the hex of an object key, and made a dead server a permanent "access denied".
- */
+/** Whether rclone says the credentials or permissions are wrong. */
 export function deniedRcloneError(msg: string): boolean {
-  return /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|unauthori[sz]ed|forbidden|permission denied/i.test(msg) || httpStatus(msg, "40[13]", "Unauthorized|Forbidden");
-}
-
-/**
- * An HTTP status `code` (a pattern) in one of the forms rclone and the Go SDKs print: "status
- * code: 403", "StatusCode: 403", "HTTP 403", "HTTP/1.1 403", or followed by its reason phrase.
- */
-function httpStatus(msg: string, code: string, reasons: string): boolean {
-  return new RegExp(`(?:status ?code:?|\\bhttp(?:/\\d(?:\\.\\d)?)?) *${code}\\b|\\b${code} (?:${reasons})`, "i").test(msg);
+  return /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|unauthori[sz]ed|permission denied/i.test(msg) || DENIED_STATUS.test(msg);
 }
 
 /** `rclone remote b2:bucket/path`, with inline parameters (`:s3,secret=…:`) removed. */

@@ -139,6 +139,8 @@ describe("RcloneTarget", () => {
       'Get "http://127.0.0.1:14031/rclone-bucket?list-type=2": dial tcp 127.0.0.1:14031: connect: connection refused',
       'Put "http://127.0.0.1:9000/b/data/4f/4f401a9c403e": read: connection reset by peer',
       "status code: 503, request id: 17E4031",
+      // A word in the user's own remote path is not a status either.
+      "cannot list on rclone remote s3:bucket/forbidden-city: read: connection reset by peer",
     ];
     for (const m of notDenied) expect(deniedRcloneError(m), m).toBe(false);
     expect(transientRcloneError(notDenied[0]!)).toBe(true);

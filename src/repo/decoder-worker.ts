@@ -21,7 +21,7 @@ port.on("message", (job: DecodeJob) => {
   if (inner.length < 1) return fail("decompress");
   let plain: Buffer;
   try {
-    plain = unpackSync(inner, maxObject, job.size);
+    plain = unpackSync(inner, maxObject, job.size, true); // written out below, before the next job
   } catch {
     return fail("decompress");
   }

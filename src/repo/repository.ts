@@ -10,7 +10,8 @@ import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
 import { ChunkDecoder, DecodeError } from "./decoder.js";
-import { pack, unpack, unpackSync } from "./compress.js";
+import { unpack, unpackSync } from "./compress.js";
+import { compressor } from "./compressor.js";
 import { KeyedIds, newMasterKey, sealParts, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
 import { blobAad, byteLength, packKey, PackWriter, type BlobLocation, type BlobRecord, type WrittenPack } from "./pack.js";
 import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.js";
@@ -444,7 +445,7 @@ export class Repository {
   /** encode's bytes in pieces: a blob is copied into its pack straight from these. */
   async encodeParts(key: string, plain: Uint8Array): Promise<Uint8Array[]> {
     if (this.unlocking) await this.unlocking;
-    const parts = await pack(plain);
+    const parts = await compressor.pack(plain);
     return this.key ? sealParts(this.key.enc, parts, key) : parts;
   }
 

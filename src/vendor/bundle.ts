@@ -50,7 +50,7 @@ export async function bundleVendor(dir: string, ext = ".js"): Promise<string[]> 
 }
 
 /** The CLI's entry points, relative to dist/src; each is written to dist/cli/<its name>. */
-export const CLI_ENTRIES = ["cli/main.js", "repo/decoder-worker.js", "capture/sqlite-copy-worker.js"] as const;
+export const CLI_ENTRIES = ["cli/main.js", "repo/decoder-worker.js", "repo/compressor-worker.js", "capture/sqlite-copy-worker.js"] as const;
 /** Read beside the module that loads it (src/spec/validator.ts), so beside the chunks too. */
 const CLI_FILES = ["spec/schema-validator.cjs"] as const;
 

@@ -43,6 +43,10 @@ function has(cmd: string): boolean {
 
 /** Runs a command, returning wall time and peak RSS (GNU time), failing loudly on error. */
 function measure(cmd: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Sample {
+  // Untimed: the previous run's dirty pages are written out first, so no run pays for the
+  // writeback of another tool's files (a restore after `cp -r` wrote 1 GiB: 2.8 s first in its
+  // round, 3.9 s right after cp; docs/performance.md, tenth pass).
+  spawnSync("sync");
   const env = { ...process.env, ...opts.env };
   const full = haveTime ? ["/usr/bin/time", "-f", "BENCH %e %M", ...cmd] : cmd;
   const t0 = process.hrtime.bigint();
@@ -198,7 +202,7 @@ function report(
   const lines = [
     `# backplan benchmark, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     "",
-    `Dataset: Open WebUI layout, ${info.totalMiB.toFixed(0)} MiB in ${info.files} files; ${repeat} interleaved round(s), medians; within each phase the tools take turns going first (round 1: backplan, round 2: the next tool, …).`,
+    `Dataset: Open WebUI layout, ${info.totalMiB.toFixed(0)} MiB in ${info.files} files; ${repeat} interleaved round(s), medians; within each phase the tools take turns going first (round 1: backplan, round 2: the next tool, …); every run starts after an untimed \`sync\`.`,
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
     info.missing.length ? `Missing peers (not measured): ${info.missing.join(", ")}.` : "All peers present.",
     "",

@@ -9,7 +9,7 @@ import { BugError, IntegrityError, NotFoundError, UserError } from "../errors.js
 import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
-import { ChunkDecoder, DecodeError } from "./decoder.js";
+import { ChunkDecoder, DecodeError, systemError, type FileJob } from "./decoder.js";
 import { pack, unpack, unpackSync } from "./compress.js";
 import { compressor } from "./compressor.js";
 import { KeyedIds, newMasterKey, sealParts, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
@@ -297,6 +297,41 @@ export class Repository {
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       throw this.corrupt(id, loc, err.failure === "mismatch" ? MISMATCH : err.failure === "size" ? SIZE_MISMATCH : UNREADABLE);
+    }
+  }
+
+  /** Whether restoreFile can be used: the packs are files on this machine. */
+  get packsAreLocal(): boolean {
+    return this.target.localFile !== undefined;
+  }
+
+  /**
+   * A whole file restored by a decoder thread, which reads its chunks from the local pack files
+   * itself (packsAreLocal): each chunk checked as getChunk checks it. `file` is FileJob's minus
+   * the chunks' places, given here as ids. Fails as writeChunk would: NotFoundError for a
+   * missing pack, IntegrityError for a damaged chunk, the system error (its `code` kept) for a
+   * failed write; the temporary file is removed by then.
+   */
+  async restoreFile(decoder: ChunkDecoder, ids: readonly string[], file: Omit<FileJob["file"], "chunks">): Promise<void> {
+    const index = await this.loadIndex();
+    const locs = ids.map((id) => this.locate(index, id));
+    const places = locs.map((loc) => this.target.localFile!(packKey(loc.pack)));
+    const chunks = locs.map((loc, i) => ({ id: ids[i]!, aad: blobAad(ids[i]!), pack: places[i]!.path, offset: loc.offset, length: loc.length, size: loc.size }));
+    const r = await decoder.restoreFile({ ...file, chunks });
+    if (!("failure" in r)) return;
+    if (r.failure === "write") throw systemError(r.code, r.message);
+    const [id, loc] = [ids[r.chunk]!, locs[r.chunk]!];
+    switch (r.failure) {
+      case "read":
+        throw places[r.chunk]!.failed(systemError(r.code, r.message));
+      case "truncated":
+        throw this.corrupt(id, loc, "its pack is truncated");
+      case "mismatch":
+        throw this.corrupt(id, loc, MISMATCH);
+      case "size":
+        throw this.corrupt(id, loc, SIZE_MISMATCH);
+      default:
+        throw this.corrupt(id, loc, UNREADABLE);
     }
   }
 

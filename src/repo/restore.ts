@@ -64,6 +64,9 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
   const total = entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
   const onWorker = opts.decodeOn === "worker" || (opts.decodeOn === undefined && total >= DECODER_MIN_BYTES);
   const decoder = onWorker ? repo.decoder() : undefined;
+  // Whole files on the decoder threads when they can read the packs themselves (local folders):
+  // no trip through this thread and the pool per chunk and per file system call.
+  const onThreads = decoder !== undefined && repo.packsAreLocal;
   const slots = new Slots(IN_FLIGHT, IN_FLIGHT_BYTES);
   // Promises, not flags: files are restored FILES at a time and may need the same folder at once.
   const checked = new Map<string, Promise<void>>([["", Promise.resolve()]]);
@@ -107,8 +110,11 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
         await lutimes(abs, e.mtimeMs / 1000, e.mtimeMs / 1000).catch(() => undefined);
         result.symlinks++;
       } else {
-        await writeFile(repo, e, tmp, decoder, slots);
-        await rename(tmp, abs);
+        if (onThreads) await restoreOnThread(repo, e, tmp, abs, decoder!);
+        else {
+          await writeFile(repo, e, tmp, decoder, slots);
+          await rename(tmp, abs);
+        }
         result.files++;
         result.bytes += e.size;
       }
@@ -122,6 +128,9 @@ export async function restoreSnapshots(repo: Repository, manifests: SnapshotMani
   };
   // Several files at once: one at a time left the disk and the pool idle between small files.
   const queue = entries.filter((e) => e.type !== "dir");
+  // Largest first on the threads: a file is one thread's, and a large one last would end the
+  // restore on one core (the database comes last in a snapshot's order).
+  if (onThreads) queue.sort((a, b) => (b.type === "file" ? b.size : 0) - (a.type === "file" ? a.size : 0));
   let next = 0;
   let failure: { err: unknown } | undefined;
   try {
@@ -196,21 +205,41 @@ async function prepareDest(dest: string, force: boolean): Promise<void> {
   }
 }
 
+/** Refuses a manifest entry whose chunks do not add up to its size, before anything is written. */
+async function checkSizes(repo: Repository, e: ManifestEntry): Promise<number[]> {
+  const sizes = await repo.chunkSizes(e.chunks ?? []);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total !== e.size) throw new IntegrityError(`${e.path}: its chunks hold ${total} bytes, the manifest says ${e.size}`);
+  return sizes;
+}
+
+/**
+ * The mode a file is created with, and the one set afterwards if any. Created with its final
+ * mode when the umask leaves that mode whole (0644 under 022): one fchmod fewer per file. Never
+ * wider than the file will be; setuid and friends still by fchmod.
+ */
+function modes(e: ManifestEntry): { createMode: number; chmod: number | undefined } {
+  const mode = e.mode & 0o7777;
+  const umask = processUmask();
+  const direct = umask !== undefined && (mode & ~0o777) === 0 && (mode & umask) === 0;
+  return direct ? { createMode: mode, chmod: undefined } : { createMode: 0o600, chmod: mode };
+}
+
+/** The whole file on a decoder thread (Repository.restoreFile), renamed to `abs` there once complete. */
+async function restoreOnThread(repo: Repository, e: ManifestEntry, tmp: string, abs: string, decoder: ChunkDecoder): Promise<void> {
+  await checkSizes(repo, e);
+  await repo.restoreFile(decoder, e.chunks ?? [], { tmp, path: abs, ...modes(e), mtimeMs: e.mtimeMs });
+}
+
 /**
  * Chunks are fetched as slots allow and written at their place (positions from the index's
  * sizes), each hash-checked as it is decoded; with a decoder, its thread writes them.
  */
 async function writeFile(repo: Repository, e: ManifestEntry, tmp: string, decoder: ChunkDecoder | undefined, slots: Slots): Promise<void> {
   const chunks = e.chunks ?? [];
-  const sizes = await repo.chunkSizes(chunks);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (total !== e.size) throw new IntegrityError(`${e.path}: its chunks hold ${total} bytes, the manifest says ${e.size}`);
-  // Created with its final mode when the umask leaves that mode whole (0644 under 022): one
-  // fchmod fewer per file. Never wider than the file will be; setuid and friends still by fchmod.
-  const mode = e.mode & 0o7777;
-  const umask = processUmask();
-  const direct = umask !== undefined && (mode & ~0o777) === 0 && (mode & umask) === 0;
-  const fh = await open(tmp, "wx", direct ? mode : 0o600);
+  const sizes = await checkSizes(repo, e);
+  const { createMode, chmod } = modes(e);
+  const fh = await open(tmp, "wx", createMode);
   try {
     const writes: Promise<void>[] = [];
     let failed = false;
@@ -231,7 +260,7 @@ async function writeFile(repo: Repository, e: ManifestEntry, tmp: string, decode
     // Every write settles before the file is closed: a decoder thread may still hold its fd.
     const failure = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
     if (failure) throw failure.reason;
-    if (!direct) await fh.chmod(mode);
+    if (chmod !== undefined) await fh.chmod(chmod);
     await fh.utimes(e.mtimeMs / 1000, e.mtimeMs / 1000); // last: nothing writes to it after this
   } finally {
     await fh.close();

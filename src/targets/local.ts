@@ -81,6 +81,11 @@ export class LocalTarget implements Target {
     }
   }
 
+  localFile(key: string): { path: string; failed(err: NodeJS.ErrnoException): Error } {
+    const file = this.fileOf(key);
+    return { path: file, failed: (err) => (code(err) === "ENOENT" || code(err) === "ENOTDIR" ? new NotFoundError(key, this.where) : this.wrap(err, `read ${key}`, file)) };
+  }
+
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
     const file = this.fileOf(key);
     let h = this.handles.get(key);

@@ -44,6 +44,8 @@ class RetryTarget implements Target, AccessCheck {
   readonly where: string;
   /** Only when the backend has it (the repository falls back to whole objects otherwise). */
   readonly getRange?: (key: string, offset: number, length: number) => Promise<Uint8Array>;
+  /** Passed through: the reader on another thread retries nothing, as local reads need not. */
+  readonly localFile?: Target["localFile"];
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
@@ -55,6 +57,7 @@ class RetryTarget implements Target, AccessCheck {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     if (!(opts.attempts >= 1)) throw new TypeError("withRetry: attempts must be at least 1");
     if (inner.getRange) this.getRange = (key, offset, length) => this.run("get", key, () => inner.getRange!(key, offset, length));
+    if (inner.localFile) this.localFile = (key) => inner.localFile!(key);
   }
 
   put(key: string, data: Uint8Array): Promise<void> {

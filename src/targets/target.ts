@@ -26,6 +26,13 @@ export interface Target {
    * absent. Backends that have it let a restore read one chunk of a pack instead of the pack.
    */
   getRange?(key: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional, for objects that are plain files on this machine (local folders): the file that
+   * holds `key`, for a reader on another thread that reads it itself (a restore's decoder
+   * threads), and `failed`, the error a failed read of it means (NotFoundError when absent), as
+   * getRange would have thrown it.
+   */
+  localFile?(key: string): { path: string; failed(err: NodeJS.ErrnoException): Error };
   /** Size of the object, or undefined when absent. */
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Every object whose key starts with `prefix`, in no particular order; paginates internally. */

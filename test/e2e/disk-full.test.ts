@@ -87,12 +87,12 @@ describe.runIf(canMount())("a full disk", () => {
   });
 
   // The decoder threads write large restores themselves: their ENOSPC must come back as the same error.
-  it("decoder threads that hit a full disk give the same clear error and leave no temp file", () =>
+  it.each([false, true])("decoder threads that hit a full disk give the same clear error and leave no temp file (whole files: %s)", (localFiles) =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
       mkdirSync(path.join(data, "uploads"), { recursive: true });
       writeFileSync(path.join(data, "uploads", "big.bin"), seededBytes(3_000_000, "big"));
-      const { repo } = await openRepo(path.join(dir, "repo"), "pw");
+      const { repo } = await openRepo(path.join(dir, "repo"), "pw", { localFiles });
       const s = await storeSnapshot(repo, await captureDir(data, { sub: "uploads" }));
       const small = path.join(dir, "small");
       mkdirSync(small);

@@ -20,12 +20,16 @@ import { openRepo } from "./helpers.js";
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "repo-brotli");
 const sha256 = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 
-describe.each(["here", "worker"] as const)("a repository written with brotli, decoding %s", (decodeOn) => {
+describe.each([
+  { decodeOn: "here", localFiles: false },
+  { decodeOn: "worker", localFiles: false },
+  { decodeOn: "worker", localFiles: true },
+] as const)("a repository written with brotli, decoding $decodeOn, whole files on the threads: $localFiles", ({ decodeOn, localFiles }) => {
   it("restores byte for byte, and verifies", () =>
     withTmpDir(async (dir) => {
       const copy = path.join(dir, "repo");
       await cp(fixture, copy, { recursive: true });
-      const { repo } = await openRepo(copy, "fixture-pass");
+      const { repo } = await openRepo(copy, "fixture-pass", { localFiles });
       const ids = await repo.listSnapshotIds();
       expect(ids).toHaveLength(2);
       const manifests = await Promise.all(ids.map((id) => repo.readSnapshot(id)));

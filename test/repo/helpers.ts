@@ -67,7 +67,13 @@ export async function captureDir(
 export class CountingTarget implements Target {
   chunkPuts: { key: string; size: number }[] = [];
   gets = 0;
-  constructor(readonly inner: LocalTarget) {}
+  readonly localFile?: LocalTarget["localFile"];
+  constructor(
+    readonly inner: LocalTarget,
+    localFiles = false,
+  ) {
+    if (localFiles) this.localFile = (key) => inner.localFile(key);
+  }
   get name() {
     return this.inner.name;
   }
@@ -110,8 +116,9 @@ export class CountingTarget implements Target {
   }
 }
 
-export async function openRepo(dir: string, passphrase?: string): Promise<{ repo: Repository; target: CountingTarget }> {
-  const target = new CountingTarget(new LocalTarget("nas", dir));
+/** `localFiles`: the target says where its objects are (as a local folder does), so large restores run whole files on the decoder threads. */
+export async function openRepo(dir: string, passphrase?: string, opts: { localFiles?: boolean } = {}): Promise<{ repo: Repository; target: CountingTarget }> {
+  const target = new CountingTarget(new LocalTarget("nas", dir), opts.localFiles);
   const repo = await Repository.open(target, { create: true, ...(passphrase !== undefined ? { passphrase } : {}) });
   return { repo, target };
 }

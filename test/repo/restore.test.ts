@@ -1,7 +1,7 @@
-import { chmod, lstat, mkdir, readdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readFile, rm, symlink, truncate, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { IntegrityError, UserError } from "../../src/errors.js";
+import { IntegrityError, NotFoundError, UserError } from "../../src/errors.js";
 import { restoreSnapshots } from "../../src/repo/restore.js";
 import { storeSnapshot } from "../../src/repo/store.js";
 import type { SnapshotManifest } from "../../src/repo/types.js";
@@ -33,14 +33,19 @@ async function oddTree(root: string) {
   await writeFile(path.join(root, "webui.db"), seededBytes(100_000, "db"));
 }
 
-// Every case runs with chunks decoded on this thread and on the decoder thread (large restores use it).
-describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) => {
+// Every case runs with chunks decoded on this thread, on the decoder threads chunk by chunk (large
+// restores from remote targets), and whole files on the decoder threads (large restores from local folders).
+describe.each([
+  { decodeOn: "here", localFiles: false },
+  { decodeOn: "worker", localFiles: false },
+  { decodeOn: "worker", localFiles: true },
+] as const)("restore, decoding $decodeOn, whole files on the threads: $localFiles", ({ decodeOn, localFiles }) => {
   it("round-trips names, empty file and folder, symlinks, modes and mtimes (files and folders)", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
       await oddTree(data);
       for (const pass of [undefined, "pw"]) {
-        const { repo } = await openRepo(path.join(dir, `repo-${pass ?? "plain"}`), pass);
+        const { repo } = await openRepo(path.join(dir, `repo-${pass ?? "plain"}`), pass, { localFiles });
         const a = await storeSnapshot(repo, await captureDir(data, { sub: "uploads" }));
         const b = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }));
         const out = path.join(dir, `out-${pass ?? "plain"}`);
@@ -61,7 +66,7 @@ describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
       await oddTree(data);
-      const { repo } = await openRepo(path.join(dir, "repo"));
+      const { repo } = await openRepo(path.join(dir, "repo"), undefined, { localFiles });
       const s = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }));
       const m = await repo.readSnapshot(s.id);
       const out = path.join(dir, "out");
@@ -80,7 +85,7 @@ describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
       await oddTree(data);
-      const { repo } = await openRepo(path.join(dir, "repo"));
+      const { repo } = await openRepo(path.join(dir, "repo"), undefined, { localFiles });
       const s = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }));
       const good = await repo.readSnapshot(s.id);
       const file = good.entries[0]!;
@@ -111,7 +116,7 @@ describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
       await oddTree(data);
-      const { repo } = await openRepo(path.join(dir, "repo"));
+      const { repo } = await openRepo(path.join(dir, "repo"), undefined, { localFiles });
       const s = await storeSnapshot(repo, await captureDir(data, { sub: "uploads" }));
       const out = path.join(dir, "out");
       const elsewhere = path.join(dir, "elsewhere");
@@ -126,7 +131,7 @@ describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
       await oddTree(data);
-      const { repo } = await openRepo(path.join(dir, "repo"));
+      const { repo } = await openRepo(path.join(dir, "repo"), undefined, { localFiles });
       const good = await repo.readSnapshot((await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }))).id);
       const entries = good.entries.map((e) => (e.type === "file" ? { ...e, size: e.size + 1 } : e));
       const out = path.join(dir, "out");
@@ -142,7 +147,7 @@ describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) =>
       await oddTree(data);
       for (const pass of [undefined, "pw"]) {
         const root = path.join(dir, `repo-${pass ?? "plain"}`);
-        const { repo } = await openRepo(root, pass);
+        const { repo } = await openRepo(root, pass, { localFiles });
         const s = await storeSnapshot(repo, await captureDir(data, { sub: "webui.db" }));
         const m = await repo.readSnapshot(s.id);
         const id = m.entries[0]!.chunks![0]!;
@@ -159,5 +164,31 @@ describe.each(["here", "worker"] as const)("restore, decoding %s", (decodeOn) =>
         expect(rec.problems.join("\n")).toContain(id);
         expect((await repo.listVerifications()).find((v) => v.snapshotId === s.id)?.ok).toBe(false);
       }
+    }));
+
+  it("a pack cut short or deleted under a snapshot: restore names it, verify reports every file and goes on", () =>
+    withTmpDir(async (dir) => {
+      const data = path.join(dir, "data");
+      await oddTree(data);
+      const root = path.join(dir, "repo");
+      const { repo } = await openRepo(root, "pw", { localFiles });
+      const s = await storeSnapshot(repo, await captureDir(data, { sub: "uploads" }));
+      const m = await repo.readSnapshot(s.id);
+      const withChunks = m.entries.filter((e) => (e.chunks ?? []).length > 0);
+      const loc = (await repo.locateChunk(withChunks[0]!.chunks![0]!))!;
+      const pack = path.join(root, loc.key);
+      await truncate(pack, loc.offset + 10);
+      const cut = await restoreSnapshots(repo, [m], path.join(dir, "out-cut"), { decodeOn }).catch((e: unknown) => e);
+      expect(cut).toBeInstanceOf(IntegrityError);
+      expect((cut as Error).message).toMatch(/^chunk [0-9a-f]{64} in pack data\/.* is corrupt: its pack is truncated$/);
+      await rm(pack);
+      // Opened again: a repository keeps the last packs it read whole (targets without ranges).
+      const { repo: again } = await openRepo(root, "pw", { localFiles });
+      const gone = await restoreSnapshots(again, [m], path.join(dir, "out-gone"), { decodeOn }).catch((e: unknown) => e);
+      expect(gone).toBeInstanceOf(NotFoundError);
+      expect(await readdir(path.join(dir, "out-gone", "uploads"))).not.toContain("run.sh");
+      const rec = await verifySnapshot(again, m, { decodeOn });
+      expect(rec.ok).toBe(false);
+      expect(rec.problems).toHaveLength(withChunks.length);
     }));
 });

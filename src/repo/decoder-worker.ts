@@ -106,14 +106,24 @@ function restoreFile(job: FileJob): FileReply {
       }
     }
   } finally {
-    closeSync(fd);
+    try {
+      closeSync(fd); // can fail (EIO, a full network file system): the file is not whole then
+    } catch (err) {
+      failure ??= { n, failure: "write", ...errno(err) };
+    }
   }
   try {
     if (!failure) renameSync(file.tmp, file.path);
   } catch (err) {
     failure = { n, failure: "write", ...errno(err) };
   }
-  if (failure) rmSync(file.tmp, { force: true });
+  if (failure) {
+    try {
+      rmSync(file.tmp, { force: true });
+    } catch {
+      // The caller removes it too, and reports the failure that matters.
+    }
+  }
   return failure ?? { n, written: file.chunks.reduce((s, c) => s + c.size, 0) };
 }
 

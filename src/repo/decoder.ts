@@ -4,6 +4,11 @@
  * 0.5 s per GiB). Each thread writes the plaintext at its place in the file itself, so it never
  * crosses back. The check is the same as Repository.getChunk's; a failure comes back as its kind,
  * and the repository words the message.
+ *
+ * Two kinds of job: one chunk whose encoded bytes the caller read (any target with ranges), or,
+ * when the packs are files on this machine, a whole file that the thread reads, checks, writes
+ * and renames itself (FileJob): a restore from a local folder then costs the main thread one
+ * message per file (docs/performance.md, tenth pass, item 5).
  */
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";

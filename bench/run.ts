@@ -112,11 +112,6 @@ async function main(): Promise<void> {
       const restic = (sub: string[]) => measure(["restic", "-r", path.join(r, "restic-repo"), "--no-cache", ...sub], { env: { RESTIC_PASSWORD: PASS } });
       const rsync = () => measure(["rsync", "-a", "--delete", data + "/", path.join(r, "rsync-copy") + "/"]);
       const cp = (dest: string) => measure(["cp", "-r", data, dest]);
-      // `cp -r` leaves its copy in the page cache, where backplan and restic fsync theirs before
-      // they return: its time went from 0.72 s to 5.28 s with a sync of the copy, and plain `cp -r`
-      // took 0.91-2.94 s across runs of one day (as fast as memory when the page cache had room).
-      // Both are reported: the plain one as the issue's reference, this one as the durable copy.
-      const cpDurable = (dest: string) => measure(["sh", "-c", '"$@" && sync -f "$0"', dest, "cp", "-r", data, dest]);
 
       if (peers.restic) spawnSync("restic", ["-r", path.join(r, "restic-repo"), "init", "-q"], { env: { ...process.env, RESTIC_PASSWORD: PASS } });
       // Interleaved: each phase runs every tool back to back on the same state of the data, in an
@@ -130,7 +125,6 @@ async function main(): Promise<void> {
         peers.restic && (() => record("restic", "full", restic(["backup", "-q", data]))),
         peers.rsync && (() => record("rsync", "full", rsync())),
         peers.cp && (() => record("cp -r", "full", cp(path.join(r, "cp-copy-1")))),
-        peers.cp && (() => record("cp+sync", "full", cpDurable(path.join(r, "cp-copy-3")))),
       ]);
       phase([
         () => record("backplan", "no-change", bp(1)),
@@ -208,7 +202,7 @@ function report(
   const lines = [
     `# backplan benchmark, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     "",
-    `Dataset: Open WebUI layout, ${info.totalMiB.toFixed(0)} MiB in ${info.files} files; ${repeat} interleaved round(s), medians; within each phase the tools take turns going first (round 1: backplan, round 2: the next tool, …); every run starts after an untimed \`sync\`. \`cp+sync\` is \`cp -r\` followed by \`sync -f\` of its copy: durable, as backplan's and restic's copies are when they return (they fsync what they write); rsync and plain \`cp -r\` are not.`,
+    `Dataset: Open WebUI layout, ${info.totalMiB.toFixed(0)} MiB in ${info.files} files; ${repeat} interleaved round(s), medians; within each phase the tools take turns going first (round 1: backplan, round 2: the next tool, …); every run starts after an untimed \`sync\`.`,
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
     info.missing.length ? `Missing peers (not measured): ${info.missing.join(", ")}.` : "All peers present.",
     "",

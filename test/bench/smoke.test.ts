@@ -18,7 +18,6 @@ describe("npm run bench (tiny smoke run)", () => {
       expect(md).toMatch(/\| full \| restic \| [\d.]+ \| \d+ \| [\d.]+× \| [\d.]+ · [\d.]+ \([\d.]+×\) \|/);
       expect(md).toMatch(/No-change `backplan plan` on 200 small files/);
       expect(md).toContain("every run starts after an untimed `sync`");
-      expect(md).toMatch(/\| full \| cp\+sync \| [\d.]+ \| \d+ \| [\d.]+× \|/);
       // The tools take turns going first: round 2 runs each phase in round 1's order, turned by one.
       const fulls = [...r.stderr.matchAll(/^ {2}(\S+(?: -r)?) +full /gm)].map((m) => m[1]);
       const first = fulls.slice(0, fulls.length / 2);

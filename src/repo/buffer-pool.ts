@@ -17,6 +17,8 @@ export class BufferPool {
   private freeBytes = 0;
   private readonly lent = new WeakSet<ArrayBuffer>();
 
+  constructor(private readonly freeMax = FREE_BYTES) {}
+
   /** A Buffer of exactly `length` bytes (contents undefined), a view of a pooled buffer. */
   take(length: number): Buffer {
     const size = classOf(length);
@@ -32,7 +34,20 @@ export class BufferPool {
     const ab = buf.buffer as ArrayBuffer;
     if (!this.lent.has(ab)) throw new Error("BufferPool.give: not a buffer this pool lent, or given twice");
     this.lent.delete(ab);
-    if (this.freeBytes + ab.byteLength > FREE_BYTES) return;
+    this.keep(ab);
+  }
+
+  /**
+   * A buffer of this pool's, back from a worker thread it was transferred to: the same memory
+   * under a new ArrayBuffer (the transfer detached the one lent).
+   */
+  adopt(ab: ArrayBuffer): void {
+    if (ab.byteLength !== classOf(ab.byteLength)) throw new Error("BufferPool.adopt: not a buffer of this pool's sizes");
+    this.keep(ab);
+  }
+
+  private keep(ab: ArrayBuffer): void {
+    if (this.freeBytes + ab.byteLength > this.freeMax) return;
     let list = this.free.get(ab.byteLength);
     if (!list) this.free.set(ab.byteLength, (list = []));
     list.push(ab);

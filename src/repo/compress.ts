@@ -6,7 +6,8 @@
  * written with any earlier rule (deflate, then brotli) stay readable.
  *
  * zstd level 1 (zstd-napi, zstd 1.5.7 linked in), in one call with contexts kept per thread;
- * chunks are compressed on a thread of their own (./compressor.ts), small objects here. Measured here on 1 MiB chunks against brotli quality 0, the choice before:
+ * chunks are compressed on a thread of their own (./compressor.ts), other objects here.
+ * Measured here on 1 MiB chunks against brotli quality 0, the choice before:
  *   - 33 MiB of JavaScript: ratio 0.222 vs 0.248, compress 427 vs 367 MiB/s, decompress 1503 vs
  *     472 MiB/s;
  *   - the bench's 200 MiB SQLite file: 17.2 vs 26.7 MiB, 940 vs 558 MiB/s, 2937 vs 510 MiB/s.
@@ -33,8 +34,7 @@ const SCRATCH_MAX = 16 * 1024 * 1024;
 
 /** [header byte, payload]: two parts so raw data is never copied just to prepend a byte. */
 export function pack(plain: Uint8Array): [Uint8Array, Uint8Array] {
-  const z = worthTrying(plain) ? zstdFrame(plain) : undefined;
-  return z ? [Uint8Array.of(ZSTD), z] : [Uint8Array.of(RAW), plain];
+  return packed(plain, worthTrying(plain) ? zstdFrame(plain) : undefined);
 }
 
 /** pack's result for a zstd frame from zstdFrame (possibly made on another thread), or for none. */
@@ -113,15 +113,16 @@ function unpackWith<T>(
 
 // ---- zstd ------------------------------------------------------------------------------------
 
-let binding: typeof ZstdBinding | undefined;
-let contexts: { c: ZstdBinding.CCtx; d: ZstdBinding.DCtx } | undefined;
+let loaded: { c: ZstdBinding.CCtx; d: ZstdBinding.DCtx; lib: typeof ZstdBinding } | undefined;
 let scratch = Buffer.alloc(0);
 
 /** Loaded on first use (module state is per thread, so each thread gets its own contexts). */
 function zstd(): { c: ZstdBinding.CCtx; d: ZstdBinding.DCtx; lib: typeof ZstdBinding } {
-  binding ??= createRequire(import.meta.url)("zstd-napi/binding") as typeof ZstdBinding;
-  contexts ??= { c: new binding.CCtx(), d: new binding.DCtx() };
-  return { ...contexts, lib: binding };
+  if (!loaded) {
+    const lib = createRequire(import.meta.url)("zstd-napi/binding") as typeof ZstdBinding;
+    loaded = { c: new lib.CCtx(), d: new lib.DCtx(), lib };
+  }
+  return loaded;
 }
 
 function scratchOf(size: number): Buffer {

@@ -8,6 +8,7 @@
  * same function, giving the same bytes. It keeps the process alive only while it has work.
  */
 import type { Worker } from "node:worker_threads";
+import { BufferPool } from "./buffer-pool.js";
 import { packed, worthTrying, zstdFrame } from "./compress.js";
 import { startWorker } from "../worker-thread.js";
 
@@ -39,12 +40,11 @@ export class Compressor {
   private next = 0;
   private readonly waiting = new Map<number, Waiting>();
   /**
-   * Copies back from the thread, by size class. Without them every chunk was a new buffer that
-   * the thread let go only at its next collection, which an idle isolate puts off: peak RSS of
-   * the full backup 258-266 MiB, against 231-247 with brotli on the pool.
+   * The chunks' copies, back from the thread with their frames. Without them every chunk was a
+   * new buffer that the thread let go only at its next collection, which an idle isolate puts
+   * off: peak RSS of the full backup 258-266 MiB, against 231-247 with brotli on the pool.
    */
-  private readonly spare = new Map<number, ArrayBuffer[]>();
-  private spareBytes = 0;
+  private readonly copies = new BufferPool(SPARE_BYTES);
 
   /** `worker`: the thread's script; tests give others. */
   constructor(private readonly script = new URL("./compressor-worker.js", import.meta.url)) {}
@@ -55,30 +55,14 @@ export class Compressor {
     if (plain.length < OFF_THREAD_MIN || !this.started()) return packed(plain, zstdFrame(plain));
     const n = this.next++;
     // A copy that owns its memory, handed over: the caller's buffer goes back to its pool.
-    const data = this.copyOf(plain);
+    const copy = this.copies.take(plain.length);
+    copy.set(plain);
+    const data = copy.buffer as ArrayBuffer;
     if (this.waiting.size === 0) this.worker!.ref();
     return new Promise((resolve) => {
       this.waiting.set(n, { plain, resolve });
       this.worker!.postMessage({ n, data, length: plain.length } satisfies CompressJob, [data]);
     });
-  }
-
-  private copyOf(plain: Uint8Array): ArrayBuffer {
-    let size = 64 * 1024;
-    while (size < plain.length) size *= 2;
-    let data = this.spare.get(size)?.pop();
-    if (data) this.spareBytes -= size;
-    else data = new ArrayBuffer(size);
-    new Uint8Array(data, 0, plain.length).set(plain);
-    return data;
-  }
-
-  private keep(data: ArrayBuffer): void {
-    if (this.spareBytes + data.byteLength > SPARE_BYTES) return;
-    let list = this.spare.get(data.byteLength);
-    if (!list) this.spare.set(data.byteLength, (list = []));
-    list.push(data);
-    this.spareBytes += data.byteLength;
   }
 
   /** "idle": not started; "starting": chunks are compressed here meanwhile; "down": it failed, for good. */
@@ -110,10 +94,10 @@ export class Compressor {
     if (!w) return;
     this.waiting.delete(m.n);
     if (this.waiting.size === 0) this.worker?.unref();
-    this.keep(m.data);
-    if (!("error" in m)) this.onThread++;
-    if ("error" in m) w.resolve(packed(w.plain, zstdFrame(w.plain)));
-    else w.resolve(packed(w.plain, m.frame ? Buffer.from(m.frame) : undefined));
+    this.copies.adopt(m.data);
+    if ("error" in m) return w.resolve(packed(w.plain, zstdFrame(w.plain)));
+    this.onThread++;
+    w.resolve(packed(w.plain, m.frame ? Buffer.from(m.frame) : undefined));
   }
 
   /** The thread died: what it had is compressed here, and so is everything after. */

@@ -75,56 +75,56 @@ function restoreFile(job: FileJob): FileReply {
   try {
     fd = openSync(file.tmp, "wx", file.createMode);
   } catch (err) {
-    return { n, failure: "write", ...errno(err) };
+    return writeFailure(n, err);
   }
-  let failure: FileReply | undefined;
+  let failure = fill(fd, job);
   try {
-    let position = 0;
-    for (let i = 0; i < file.chunks.length && !failure; i++) {
-      const c = file.chunks[i]!;
-      const encoded = readRange(c.pack, c.offset, c.length);
-      if ("failure" in encoded) failure = { n, chunk: i, ...encoded };
-      else {
-        const plain = decode(encoded.bytes, c.id, c.aad, c.size);
-        if (typeof plain === "string") failure = { n, chunk: i, failure: plain };
-        else {
-          try {
-            writeAll(fd, plain, position);
-          } catch (err) {
-            failure = { n, failure: "write", ...errno(err) };
-          }
-          position += c.size;
-        }
-      }
-    }
-    if (!failure) {
-      try {
-        if (file.chmod !== undefined) fchmodSync(fd, file.chmod);
-        futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000); // last: nothing writes to it after this
-      } catch (err) {
-        failure = { n, failure: "write", ...errno(err) };
-      }
-    }
-  } finally {
-    try {
-      closeSync(fd); // can fail (EIO, a full network file system): the file is not whole then
-    } catch (err) {
-      failure ??= { n, failure: "write", ...errno(err) };
-    }
-  }
-  try {
-    if (!failure) renameSync(file.tmp, file.path);
+    closeSync(fd); // can fail (EIO, a full network file system): the file is not whole then
   } catch (err) {
-    failure = { n, failure: "write", ...errno(err) };
+    failure ??= writeFailure(n, err);
   }
-  if (failure) {
+  if (!failure) {
     try {
-      rmSync(file.tmp, { force: true });
-    } catch {
-      // The caller removes it too, and reports the failure that matters.
+      renameSync(file.tmp, file.path);
+      return { n, written: file.chunks.reduce((s, c) => s + c.size, 0) };
+    } catch (err) {
+      failure = writeFailure(n, err);
     }
   }
-  return failure ?? { n, written: file.chunks.reduce((s, c) => s + c.size, 0) };
+  try {
+    rmSync(file.tmp, { force: true });
+  } catch {
+    // The caller removes it too, and reports the failure that matters.
+  }
+  return failure;
+}
+
+/** Every chunk of the file into `fd`, then its mode and times: the first failure, if any. */
+function fill(fd: number, { n, file }: FileJob): FileReply | undefined {
+  let position = 0;
+  for (const [i, c] of file.chunks.entries()) {
+    const encoded = readRange(c.pack, c.offset, c.length);
+    if ("failure" in encoded) return { n, chunk: i, ...encoded };
+    const plain = decode(encoded.bytes, c.id, c.aad, c.size);
+    if (typeof plain === "string") return { n, chunk: i, failure: plain };
+    try {
+      writeAll(fd, plain, position);
+    } catch (err) {
+      return writeFailure(n, err);
+    }
+    position += c.size;
+  }
+  try {
+    if (file.chmod !== undefined) fchmodSync(fd, file.chmod);
+    futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000); // last: nothing writes to it after this
+  } catch (err) {
+    return writeFailure(n, err);
+  }
+  return undefined;
+}
+
+function writeFailure(n: number, err: unknown): FileReply {
+  return { n, failure: "write", ...errno(err) };
 }
 
 function readRange(pack: string, offset: number, length: number): { bytes: Buffer } | { failure: "read"; code: string | undefined; message: string } | { failure: "truncated" } {

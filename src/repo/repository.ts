@@ -9,7 +9,7 @@ import { BugError, IntegrityError, NotFoundError, UserError } from "../errors.js
 import type { Target } from "../targets/target.js";
 import { checkChunkerParams, Chunker, DEFAULT_CHUNKER } from "./chunker.js";
 import { loadIndex, type BlobIndex, type IndexFile } from "./blob-index.js";
-import { ChunkDecoder, DecodeError, systemError, type FileJob } from "./decoder.js";
+import { ChunkDecoder, DecodeError, systemError, type DecodeFailure, type FileJob } from "./decoder.js";
 import { pack, unpack, unpackSync } from "./compress.js";
 import { compressor } from "./compressor.js";
 import { KeyedIds, newMasterKey, sealParts, unseal, unwrapMasterKey, wrapMasterKey, type KeyFile, type MasterKey } from "./crypto.js";
@@ -19,6 +19,7 @@ import type { RepoConfig, SnapshotManifest, VerificationRecord } from "./types.j
 const UNREADABLE = "it fails authentication or decompression";
 const MISMATCH = "its content does not match its id";
 const SIZE_MISMATCH = "its size is not the one the index records";
+const TRUNCATED = "its pack is truncated";
 const CORRUPT_HINT =
   "this copy is never used; restore from another target or an older snapshot, then run `backplan verify`; forget the affected snapshots so the next backup writes the chunk anew";
 
@@ -296,8 +297,14 @@ export class Repository {
       await decoder.decodeInto(id, blobAad(id), encoded, loc.size, fd, position);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      throw this.corrupt(id, loc, err.failure === "mismatch" ? MISMATCH : err.failure === "size" ? SIZE_MISMATCH : UNREADABLE);
+      throw this.undecodable(id, loc, err.failure);
     }
+  }
+
+  /** A decoder thread's failure for a chunk, as the IntegrityError getChunk would throw. */
+  private undecodable(id: string, loc: BlobLocation, failure: DecodeFailure | "truncated"): IntegrityError {
+    const why = { mismatch: MISMATCH, size: SIZE_MISMATCH, truncated: TRUNCATED, auth: UNREADABLE, decompress: UNREADABLE }[failure];
+    return this.corrupt(id, loc, why);
   }
 
   /** Whether restoreFile can be used: the packs are files on this machine. */
@@ -320,19 +327,8 @@ export class Repository {
     const r = await decoder.restoreFile({ ...file, chunks });
     if (!("failure" in r)) return;
     if (r.failure === "write") throw systemError(r.code, r.message);
-    const [id, loc] = [ids[r.chunk]!, locs[r.chunk]!];
-    switch (r.failure) {
-      case "read":
-        throw places[r.chunk]!.failed(systemError(r.code, r.message));
-      case "truncated":
-        throw this.corrupt(id, loc, "its pack is truncated");
-      case "mismatch":
-        throw this.corrupt(id, loc, MISMATCH);
-      case "size":
-        throw this.corrupt(id, loc, SIZE_MISMATCH);
-      default:
-        throw this.corrupt(id, loc, UNREADABLE);
-    }
+    if (r.failure === "read") throw places[r.chunk]!.failed(systemError(r.code, r.message));
+    throw this.undecodable(ids[r.chunk]!, locs[r.chunk]!, r.failure);
   }
 
   private locate(index: BlobIndex, id: string): BlobLocation {
@@ -373,7 +369,7 @@ export class Repository {
       const pack = await this.readPack(loc.pack);
       bytes = pack.subarray(loc.offset, Math.min(pack.length, loc.offset + loc.length));
     }
-    if (bytes.length !== loc.length) throw this.corrupt(id, loc, "its pack is truncated");
+    if (bytes.length !== loc.length) throw this.corrupt(id, loc, TRUNCATED);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   }
 

@@ -76,14 +76,13 @@ export class LocalTarget implements Target {
       }
       return await readFile(file);
     } catch (err) {
-      if (code(err) === "ENOENT" || code(err) === "ENOTDIR") throw new NotFoundError(key, this.where);
-      throw this.wrap(err, `read ${key}`, file);
+      throw this.readFailure(err, key, file);
     }
   }
 
   localFile(key: string): { path: string; failed(err: NodeJS.ErrnoException): Error } {
     const file = this.fileOf(key);
-    return { path: file, failed: (err) => (code(err) === "ENOENT" || code(err) === "ENOTDIR" ? new NotFoundError(key, this.where) : this.wrap(err, `read ${key}`, file)) };
+    return { path: file, failed: (err) => this.readFailure(err, key, file) };
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
@@ -106,8 +105,7 @@ export class LocalTarget implements Target {
       return got === length ? buf : buf.subarray(0, got);
     } catch (err) {
       if (this.handles.get(key) === h) this.handles.delete(key);
-      if (code(err) === "ENOENT" || code(err) === "ENOTDIR") throw new NotFoundError(key, this.where);
-      throw this.wrap(err, `read ${key}`, file);
+      throw this.readFailure(err, key, file);
     } finally {
       h.users--;
       if (h.detached && h.users === 0) closeHandle(h);
@@ -273,6 +271,11 @@ export class LocalTarget implements Target {
       throw this.wrap(err, `write ${key}`, dir);
     }
     this.madeDirs.add(dir);
+  }
+
+  /** What a failed read of `key` means: NotFoundError when it is absent. */
+  private readFailure(err: unknown, key: string, file: string): Error {
+    return code(err) === "ENOENT" || code(err) === "ENOTDIR" ? new NotFoundError(key, this.where) : this.wrap(err, `read ${key}`, file);
   }
 
   private wrap(err: unknown, what: string, file: string): TargetError {

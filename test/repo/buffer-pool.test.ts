@@ -32,4 +32,15 @@ describe("BufferPool", () => {
     const reused = again.filter((ab) => lent.some((b) => b.buffer === ab)).length;
     expect(reused).toBe(3);
   });
+
+  it("adopts a lent buffer back from a thread it was transferred to, and lends it again", () => {
+    const pool = new BufferPool();
+    const lent = pool.take(100_000);
+    const ab = lent.buffer as ArrayBuffer;
+    const back = structuredClone(ab, { transfer: [ab] });
+    expect(lent.buffer.byteLength).toBe(0); // detached, as after a postMessage transfer
+    pool.adopt(back);
+    expect(pool.take(120_000).buffer).toBe(back);
+    expect(() => pool.adopt(new ArrayBuffer(100_000))).toThrow(/sizes/);
+  });
 });

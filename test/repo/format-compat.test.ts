@@ -15,16 +15,12 @@ import { blobAad } from "../../src/repo/pack.js";
 import { restoreSnapshots } from "../../src/repo/restore.js";
 import { verifySnapshot } from "../../src/repo/verify.js";
 import { withTmpDir } from "../helpers/tmp.js";
-import { openRepo } from "./helpers.js";
+import { DECODE_PATHS, openRepo } from "./helpers.js";
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "repo-brotli");
 const sha256 = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 
-describe.each([
-  { decodeOn: "here", localFiles: false },
-  { decodeOn: "worker", localFiles: false },
-  { decodeOn: "worker", localFiles: true },
-] as const)("a repository written with brotli, decoding $decodeOn, whole files on the threads: $localFiles", ({ decodeOn, localFiles }) => {
+describe.each(DECODE_PATHS)("a repository written with brotli, decoding $decodeOn, whole files on the threads: $localFiles", ({ decodeOn, localFiles }) => {
   it("restores byte for byte, and verifies", () =>
     withTmpDir(async (dir) => {
       const copy = path.join(dir, "repo");

@@ -116,6 +116,17 @@ export class CountingTarget implements Target {
   }
 }
 
+/**
+ * The ways a restore decodes, for describe.each: chunks on this thread, on the decoder threads
+ * chunk by chunk (large restores from remote targets), and whole files on the decoder threads
+ * (large restores from local folders).
+ */
+export const DECODE_PATHS = [
+  { decodeOn: "here", localFiles: false },
+  { decodeOn: "worker", localFiles: false },
+  { decodeOn: "worker", localFiles: true },
+] as const;
+
 /** `localFiles`: the target says where its objects are (as a local folder does), so large restores run whole files on the decoder threads. */
 export async function openRepo(dir: string, passphrase?: string, opts: { localFiles?: boolean } = {}): Promise<{ repo: Repository; target: CountingTarget }> {
   const target = new CountingTarget(new LocalTarget("nas", dir), opts.localFiles);

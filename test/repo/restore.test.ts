@@ -8,7 +8,7 @@ import type { SnapshotManifest } from "../../src/repo/types.js";
 import { verifySnapshot } from "../../src/repo/verify.js";
 import { readTree } from "../helpers/compare.js";
 import { withTmpDir } from "../helpers/tmp.js";
-import { captureDir, openRepo, seededBytes } from "./helpers.js";
+import { captureDir, DECODE_PATHS, openRepo, seededBytes } from "./helpers.js";
 
 const t1 = new Date("2024-02-29T12:34:56.789Z");
 const t2 = new Date("2001-01-01T00:00:00.000Z");
@@ -33,13 +33,7 @@ async function oddTree(root: string) {
   await writeFile(path.join(root, "webui.db"), seededBytes(100_000, "db"));
 }
 
-// Every case runs with chunks decoded on this thread, on the decoder threads chunk by chunk (large
-// restores from remote targets), and whole files on the decoder threads (large restores from local folders).
-describe.each([
-  { decodeOn: "here", localFiles: false },
-  { decodeOn: "worker", localFiles: false },
-  { decodeOn: "worker", localFiles: true },
-] as const)("restore, decoding $decodeOn, whole files on the threads: $localFiles", ({ decodeOn, localFiles }) => {
+describe.each(DECODE_PATHS)("restore, decoding $decodeOn, whole files on the threads: $localFiles", ({ decodeOn, localFiles }) => {
   it("round-trips names, empty file and folder, symlinks, modes and mtimes (files and folders)", () =>
     withTmpDir(async (dir) => {
       const data = path.join(dir, "data");
